@@ -1,0 +1,265 @@
+"""Typed, validated configuration.
+
+A config is built in layers: the defaults below (which are the main job: a non-saturating DCGAN on
+mnist5k), then a named preset (``gankit/presets/NAME.yaml``), then a YAML file, then ``--set key=value``
+overrides. Unknown keys, wrong types and impossible values raise a :class:`ConfigError` whose one-line
+message names the key and what is allowed.
+
+Example::
+
+    from gankit.config import load_config
+    cfg = load_config(preset="ring8", overrides=["train.steps=500", "seed=3"])
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gankit.errors import ConfigError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class DataConfig(Strict):
+    name: str = "mnist5k"
+    """Dataset name: ring8, grid25, spiral, gauss1d, mog1d, digits, mnist5k, mnist-idx, cifar10, folder."""
+    root: Path | None = None
+    """Where a file dataset lives (a folder or a file); unused by the bundled datasets."""
+    n_train: int = Field(50_000, ge=1)
+    """Toy datasets only: how many training points to draw (the val and test splits hold 5,000)."""
+    image_size: int | None = Field(None, ge=4)
+    """Image datasets from files: resize every image to this square size (default: keep the size)."""
+
+    @field_validator("root")
+    @classmethod
+    def _root_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not Path(v).expanduser().exists():
+            raise ValueError(f"path does not exist: {v}")
+        return Path(v).expanduser() if v is not None else None
+
+
+class NetConfig(Strict):
+    name: str = "dcgan"
+    """Network pair: dcgan (images 8..64 px) or mlp (vectors)."""
+    z_dim: int = Field(100, ge=1)
+    width: int = Field(32, ge=1)
+    """dcgan: channels of the widest-resolution layer (doubling as resolution halves); mlp: hidden units."""
+    depth: int = Field(3, ge=1)
+    """mlp: number of hidden layers (dcgan: the depth follows the image size)."""
+
+
+class ObjectiveConfig(Strict):
+    name: str = "nonsaturating"
+    """Objective: minimax (the saturating original) or nonsaturating."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the objective (checked against its signature)."""
+
+
+class EMAConfig(Strict):
+    enabled: bool = True
+    half_life_images: float = Field(10_000.0, gt=0)
+    """Half-life of the exponential moving average of G, counted in training images (StyleGAN2-ADA)."""
+    rampup: float | None = Field(0.05, gt=0)
+    """Early in training, cap the half-life at rampup x images seen, so G_ema is not stuck at init."""
+
+
+class TrainConfig(Strict):
+    steps: int = Field(3000, ge=1)
+    """Generator steps."""
+    batch_size: int = Field(64, ge=1)
+    d_steps: int = Field(1, ge=1)
+    """Discriminator steps per generator step (the k of Goodfellow et al. 2014, Algorithm 1)."""
+    lr_g: float = Field(2e-4, gt=0)
+    lr_d: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.999)
+    """Adam's (beta1, beta2)."""
+    ema: EMAConfig = Field(default_factory=EMAConfig)
+    checkpoint_every: int = Field(1000, ge=0)
+    """Generator steps between checkpoints (0: only at the end). One is always written at the end."""
+    keep_checkpoints: int = Field(3, ge=1)
+    sample_every: int = Field(500, ge=0)
+    """Generator steps between sample grids from a fixed z (0: only at the end)."""
+    log_every: int = Field(50, ge=1)
+    grid_size: int = Field(64, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    tensorboard: bool = True
+    """Write TensorBoard scalars to RUN/tensorboard (needs the tensorboard package)."""
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_in_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= b < 1.0 for b in v):
+            raise ValueError(f"each beta must be in [0, 1), got {list(v)}")
+        return v
+
+    @field_validator("ema", mode="before")
+    @classmethod
+    def _ema_from_bool(cls, v: Any) -> Any:
+        # `--set train.ema=false` is the natural way to switch it off.
+        return {"enabled": v} if isinstance(v, bool) else v
+
+
+class EvalConfig(Strict):
+    at_end: bool = True
+    """Compute the quality figure when training ends (FID/KID for images, mode metrics for 2D mixtures)."""
+    n: int | None = Field(None, ge=2)
+    """Generated samples to score (default: the size of the reference split; 2,500 for toy mixtures)."""
+    split: Literal["val", "test"] = "test"
+
+
+class Config(Strict):
+    description: str = "Non-saturating DCGAN on mnist5k (the default main job)."
+    seed: int = 0
+    deterministic: bool = False
+    """Ask PyTorch for deterministic kernels (slower on GPU; CPU runs are deterministic already)."""
+    model: str = "gan"
+    """Training-step family: gan (D on real vs fake, one objective)."""
+    data: DataConfig = Field(default_factory=DataConfig)
+    net: NetConfig = Field(default_factory=NetConfig)
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(self.model_dump_json())
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading: presets, files, overrides.
+
+
+def presets_dir() -> Path:
+    return Path(str(resources.files("gankit") / "presets"))
+
+
+def list_presets() -> dict[str, str]:
+    """Preset name -> one-line description."""
+    out = {}
+    for path in sorted(presets_dir().glob("*.yaml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        out[path.stem] = str(data.get("description", "")).strip()
+    return out
+
+
+def read_preset(name: str) -> dict[str, Any]:
+    path = presets_dir() / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"--preset: unknown preset {name!r}; choose one of: {', '.join(list_presets())}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--config: file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"--config: {path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config: {path} must hold a mapping of keys, not a {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"train.lr_g=1e-4"`` -> (["train", "lr_g"], 0.0001). Values are read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.steps=100")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    node = tree
+    for i, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if isinstance(child, bool) and part == "ema":  # train.ema=false, then train.ema.half_life_images=...
+            child = {"enabled": child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[: i + 1])} is a value, not a section")
+        node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "config"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, [str(p) for p in err["loc"][:-1]])
+        return f"{key}: unknown key; allowed here: {', '.join(allowed)}"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    got = err.get("input")
+    if err["type"] != "value_error" and not isinstance(got, dict):
+        msg += f" (got {got!r})"
+    return f"{key}: {msg}"
+
+
+def _allowed_keys(model: type[BaseModel], path: list[str]) -> list[str]:
+    for part in path:
+        field = model.model_fields.get(part)
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return []
+        model = ann
+    return list(model.model_fields)
+
+
+def build_config(tree: dict[str, Any]) -> Config:
+    """Validate a nested dict into a Config, turning validation errors into one ConfigError line."""
+    try:
+        cfg = Config.model_validate(tree)
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+        raise ConfigError("config error: " + "; ".join(_describe(err, Config) for err in errors[:3])) from None
+    from gankit import plugins  # late: the plugin modules import this one
+
+    plugins.check(cfg)
+    return cfg
+
+
+def load_config(
+    preset: str | None = None,
+    file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    base: dict[str, Any] | None = None,
+) -> Config:
+    """Defaults <- ``base`` (e.g. a resumed run's config) <- preset <- file <- ``key=value`` overrides."""
+    tree: dict[str, Any] = dict(base or {})
+    if preset:
+        tree = deep_merge(tree, read_preset(preset))
+    if file:
+        tree = deep_merge(tree, read_config_file(file))
+    for text in overrides:
+        path, value = parse_override(text)
+        apply_override(tree, path, value)
+    return build_config(tree)

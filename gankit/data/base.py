@@ -1,0 +1,116 @@
+"""What every dataset reports, so that networks and metrics can be built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+from gankit.errors import ConfigError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """Shape facts of a dataset. Networks are built from these, never from hard-coded sizes.
+
+    ``shape`` is one sample's shape: ``(C, H, W)`` for images, ``(D,)`` for vectors.
+    Images are float32 in [-1, 1]; ``num_classes`` is 0 for unlabelled data.
+    """
+
+    name: str
+    kind: Literal["image", "vector"]
+    shape: tuple[int, ...]
+    num_classes: int = 0
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0] if self.kind == "image" else 1
+
+    @property
+    def image_size(self) -> int:
+        if self.kind != "image":
+            raise ValueError(f"dataset {self.name!r} holds vectors, not images")
+        return self.shape[-1]
+
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.shape))
+
+
+@dataclass
+class Split:
+    """One split of a dataset held in memory: ``x`` is (N, *shape) float32, ``y`` is (N,) int64 or None."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(f"split has {len(self.x)} samples but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class Dataset:
+    """A dataset: its info and its splits (any of train / val / test)."""
+
+    info: DataInfo
+    splits: dict[str, Split] = field(default_factory=dict)
+
+    def split(self, name: str) -> Split:
+        if name not in self.splits:
+            raise ConfigError(
+                f"dataset {self.info.name!r} has no {name!r} split; it has: {', '.join(self.splits)}"
+            )
+        return self.splits[name]
+
+    @property
+    def train(self) -> Split:
+        return self.split("train")
+
+
+def images_to_unit_range(x: np.ndarray, max_value: float) -> torch.Tensor:
+    """Map pixel values in [0, max_value] to float32 in [-1, 1]."""
+    return torch.from_numpy(np.asarray(x, dtype=np.float32) * (2.0 / max_value) - 1.0)
+
+
+def stratified_split(
+    labels: np.ndarray, sizes: dict[str, int], seed: int
+) -> dict[str, np.ndarray]:
+    """Split indices into named parts of the given total sizes, each class spread in proportion.
+
+    Deterministic for a given ``seed`` (a constant of each dataset, never the run's seed, so the
+    test split is the same in every run). Within each class the indices are shuffled and cut in
+    proportion to ``sizes``; rounding remainders go to the parts in order.
+    """
+    labels = np.asarray(labels)
+    total = sum(sizes.values())
+    if total > len(labels):
+        raise ValueError(f"asked for {total} samples but the data has {len(labels)}")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in sizes}
+    classes = np.unique(labels)
+    # Per-class quotas by largest remainder, so that each part's total is exact.
+    quota = {name: np.zeros(len(classes), dtype=np.int64) for name in sizes}
+    counts = np.array([(labels == c).sum() for c in classes])
+    for name, size in sizes.items():
+        want = size * counts / len(labels)
+        base = np.floor(want).astype(np.int64)
+        short = size - base.sum()
+        order = np.argsort(-(want - base), kind="stable")
+        base[order[:short]] += 1
+        quota[name] = base
+    for ci, c in enumerate(classes):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        start = 0
+        for name in sizes:
+            n = int(quota[name][ci])
+            parts[name].append(idx[start : start + n])
+            start += n
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
