@@ -94,23 +94,31 @@ def stratified_split(
     if total > len(labels):
         raise ValueError(f"asked for {total} samples but the data has {len(labels)}")
     rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in sizes}
-    classes = np.unique(labels)
-    # Per-class quotas by largest remainder, so that each part's total is exact.
-    quota = {name: np.zeros(len(classes), dtype=np.int64) for name in sizes}
-    counts = np.array([(labels == c).sum() for c in classes])
-    for name, size in sizes.items():
-        want = size * counts / len(labels)
-        base = np.floor(want).astype(np.int64)
-        short = size - base.sum()
+    classes, counts = np.unique(labels, return_counts=True)
+    # Parts are cut one after another from what is left of each class, each in proportion to the
+    # classes' remaining counts (largest remainder), so part totals are exact and no class is over-drawn.
+    names = list(sizes) + ["_unused"]
+    totals = list(sizes.values()) + [len(labels) - total]
+    quota = {}
+    left = counts.astype(np.int64).copy()
+    for name, size in zip(names, totals):
+        want = size * left / max(left.sum(), 1)
+        base = np.minimum(np.floor(want).astype(np.int64), left)
         order = np.argsort(-(want - base), kind="stable")
-        base[order[:short]] += 1
+        for i in order:
+            if base.sum() == size:
+                break
+            if base[i] < left[i]:
+                base[i] += 1
         quota[name] = base
+        left -= base
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for ci, c in enumerate(classes):
         idx = rng.permutation(np.flatnonzero(labels == c))
         start = 0
-        for name in sizes:
+        for name in names:
             n = int(quota[name][ci])
             parts[name].append(idx[start : start + n])
             start += n
+    parts.pop("_unused")
     return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
