@@ -14,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +35,7 @@ class DataConfig(Strict):
     n_train: int = Field(50_000, ge=1)
     """Toy datasets only: how many training points to draw (the val and test splits hold 5,000)."""
     image_size: int | None = Field(None, ge=4)
-    """Image datasets from files: resize every image to this square size (default: keep the size)."""
+    """File datasets (mnist-idx, cifar10, folder): center-crop, resize every image to N x N (default: keep)."""
 
     @field_validator("root")
     @classmethod
@@ -137,7 +136,7 @@ class Config(Strict):
 
 
 def presets_dir() -> Path:
-    return Path(str(resources.files("gankit") / "presets"))
+    return Path(__file__).parent / "presets"
 
 
 def list_presets() -> dict[str, str]:

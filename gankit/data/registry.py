@@ -1,11 +1,15 @@
-"""Registers the bundled and toy datasets under their config names (``data.name``)."""
+"""Registers the bundled, toy and file datasets under their config names (``data.name``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from gankit.config import DataConfig
 from gankit.data.base import Dataset
 from gankit.data.digits import load_digits_dataset, load_mnist5k
+from gankit.data.files import load_cifar10, load_image_folder, load_mnist_idx
 from gankit.data.toy import TOY_DISTRIBUTIONS, make_toy
+from gankit.errors import ConfigError
 from gankit.registry import DATASETS
 
 DATASETS.register("digits", "scikit-learn's 8x8 digits (1,797 images), split 1,437 / 180 / 180")(
@@ -25,3 +29,24 @@ def _toy_factory(name: str):
 
 for _name in TOY_DISTRIBUTIONS:
     DATASETS.register(_name, f"toy {_name} with a known density")(_toy_factory(_name))
+
+
+def _root(cfg: DataConfig, what: str) -> Path:
+    """``cfg.root``, or a ConfigError telling the user what ``data.root`` must point at."""
+    if cfg.root is None:
+        raise ConfigError(f"data.root: dataset {cfg.name!r} reads files; set data.root=PATH to {what}")
+    return cfg.root
+
+
+DATASETS.register("mnist-idx", "MNIST IDX files (plain or .gz) in data.root, split 55,000 / 5,000 / 10,000")(
+    lambda cfg: load_mnist_idx(
+        _root(cfg, "the folder holding train-images-idx3-ubyte(.gz) and the other three MNIST files"),
+        cfg.image_size,
+    )
+)
+DATASETS.register("cifar10", "CIFAR-10 python batches in data.root, split 45,000 / 5,000 / 10,000")(
+    lambda cfg: load_cifar10(_root(cfg, "the cifar-10-batches-py folder"), cfg.image_size)
+)
+DATASETS.register("folder", "images in data.root/CLASS_NAME/ (or one unlabelled folder), split 80/10/10")(
+    lambda cfg: load_image_folder(_root(cfg, "a folder of class folders of images"), cfg.image_size)
+)

@@ -1,0 +1,34 @@
+"""gankit: train the classic GANs, then measure honestly what they did.
+
+Example::
+
+    import gankit
+    cfg = gankit.load_config(preset="ring8")
+    result = gankit.train(cfg)
+    gankit.sample(result.run_dir, n=64, out="grid.png")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from gankit.config import Config, list_presets as presets, load_config  # noqa: E402
+from gankit.errors import CheckpointError, ConfigError, DataError, GankitError  # noqa: E402
+
+
+def train(*args, **kwargs):
+    """See :func:`gankit.engine.trainer.train`."""
+    from gankit.engine.trainer import train as _train
+
+    return _train(*args, **kwargs)
+
+
+def sample(*args, **kwargs):
+    """See :func:`gankit.api.sample`."""
+    from gankit.api import sample as _sample
+
+    return _sample(*args, **kwargs)
+
+
+__all__ = ["Config", "load_config", "presets", "train", "sample", "GankitError", "ConfigError", "DataError",
+           "CheckpointError", "__version__"]

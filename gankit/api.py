@@ -1,0 +1,59 @@
+"""Python API functions that mirror CLI commands not covered by the trainer (``gankit sample``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gankit.config import Config, load_config
+from gankit.data import build_dataset
+from gankit.engine.checkpoint import Checkpoint, load_latest
+from gankit.engine.rundir import RunDir
+from gankit.errors import CheckpointError
+from gankit.models import Model, build_model
+from gankit.sampling import generate, latent
+from gankit.viz import save_samples
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[Config, Model, Checkpoint]:
+    """The config, the model with its trained weights, and the newest readable checkpoint of a run."""
+    run = RunDir.open(run_dir)
+    ckpt = load_latest(run.checkpoints)
+    cfg = load_config(base=ckpt.meta["config"])
+    model = build_model(cfg, build_dataset(cfg.data).info, device)
+    for name, net in model.nets.items():
+        try:
+            net.load_state_dict(ckpt.prefixed(name))
+        except RuntimeError as e:
+            raise CheckpointError(f"{ckpt.path}: weights of {name} do not fit ({str(e).splitlines()[0][:120]})") from None
+        net.eval()
+    return cfg, model, ckpt
+
+
+def load_generator(run_dir: str | Path, ema: bool = False, device: str | torch.device = "cpu") -> tuple[Config, nn.Module, int]:
+    """(config, G or G_ema in eval mode, step) from a run's newest checkpoint."""
+    cfg, model, ckpt = load_run(run_dir, device)
+    G = model.G
+    if ema:
+        weights = ckpt.prefixed("G_ema")
+        if not weights:
+            raise CheckpointError(f"{ckpt.path}: this run kept no G_ema (train.ema.enabled was false); drop --ema")
+        G.load_state_dict(weights)
+    return cfg, G.eval(), int(ckpt.meta["step"])
+
+
+def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: bool = False, seed: int = 0,
+           device: str | torch.device = "cpu") -> Path:
+    """Draw ``n`` samples from a trained run and save them as a grid (images) or a plot (vectors).
+
+    Example::
+
+        gankit.sample("runs/00000-mnist5k-dcgan-nonsaturating", n=64, out="grid.png", ema=True)
+    """
+    cfg, G, step = load_generator(run_dir, ema, device)
+    x = generate(G, latent(n, cfg.net.z_dim, seed, device))
+    dataset = build_dataset(cfg.data) if x.dim() == 2 else None
+    which = "G_ema" if ema else "G"
+    return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}")

@@ -1,0 +1,101 @@
+"""The ``gankit`` command. Every command has a Python twin of the same name (``gankit.train``, ...).
+
+Bad input (config, file, checkpoint) prints one line naming what to fix and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+from gankit.errors import GankitError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gankit", description="Train GANs and measure what they did.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a GAN (default: non-saturating DCGAN on mnist5k)")
+    t.add_argument("--preset", help="named preset (see `gankit presets`)")
+    t.add_argument("--config", help="YAML file of config keys")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
+                   help="override one key, e.g. --set train.steps=200 (repeatable)")
+    t.add_argument("--run-dir", help="write the run into exactly this folder (default: runs/NNNNN-name)")
+    t.add_argument("--runs-root", default="runs", help="parent of numbered run folders (default: runs)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
+    t.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+
+    s = sub.add_parser("sample", help="draw samples from a trained run into a PNG")
+    s.add_argument("run_dir")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", default="grid.png")
+    s.add_argument("--ema", action="store_true", help="use the EMA of G")
+    s.add_argument("--seed", type=int, default=0)
+
+    sub.add_parser("presets", help="list the named presets")
+    return p
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gankit.config import load_config
+
+    if args.resume and (args.preset or args.config or args.run_dir):
+        raise GankitError("--resume takes the config from the run's checkpoint; drop --preset/--config/--run-dir")
+    if args.resume:
+        if args.dry_run:
+            from gankit.engine.checkpoint import load_latest
+            from gankit.engine.rundir import RunDir
+            from gankit.engine.trainer import _resumed_config
+
+            cfg = _resumed_config(load_latest(RunDir.open(args.resume).checkpoints), args.overrides)
+            print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
+            return 0
+        from gankit.engine.trainer import train
+
+        train(resume=args.resume, overrides=args.overrides)
+        return 0
+    cfg = load_config(preset=args.preset, file=args.config, overrides=args.overrides)
+    if args.dry_run:
+        print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
+        return 0
+    from gankit.engine.trainer import train
+
+    result = train(cfg, run_dir=args.run_dir, runs_root=args.runs_root)
+    print(f"run folder: {result.run_dir}", flush=True)
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from gankit.api import sample
+
+    if args.n < 1:
+        raise GankitError(f"--n: must be at least 1, got {args.n}")
+    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed)
+    print(f"wrote {path}")
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from gankit.config import list_presets
+
+    items = list_presets()
+    width = max(map(len, items), default=0)
+    for name, desc in items.items():
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `gankit` console command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return {"train": _train, "sample": _sample, "presets": _presets}[args.command](args)
+    except GankitError as e:
+        print(f"gankit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Trainer loop, EMA, checkpoints and run folders."""

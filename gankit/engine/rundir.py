@@ -1,0 +1,88 @@
+"""Numbered run folders: ``runs/00003-mnist5k-dcgan-nonsaturating/`` holding
+
+- ``config.json``: the resolved config;
+- ``metrics.jsonl``: one JSON object per logged step;
+- ``samples/step-0001000.png``: grids from a fixed z;
+- ``checkpoints/ckpt-0001000.safetensors``: the last few checkpoints;
+- ``tensorboard/``: TensorBoard scalars;
+- ``quality.json``: the end-of-training quality figure with its fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from gankit.errors import CheckpointError, ConfigError
+
+RUN_RE = re.compile(r"^(\d{5})-")
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    # -- creating and opening ----------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path | str = "runs", name: str = "run", path: Path | str | None = None) -> "RunDir":
+        """A new numbered folder under ``root``, or exactly ``path`` if given (which must not hold a run)."""
+        if path is not None:
+            path = Path(path)
+            if (path / "config.json").exists() or (path / "checkpoints").exists():
+                raise ConfigError(f"--run-dir: {path} already holds a run; resume it with --resume {path} or pick another folder")
+        else:
+            root = Path(root)
+            root.mkdir(parents=True, exist_ok=True)
+            taken = [int(m.group(1)) for p in root.iterdir() if (m := RUN_RE.match(p.name))]
+            path = root / f"{max(taken, default=-1) + 1:05d}-{name}"
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: Path | str) -> "RunDir":
+        path = Path(path)
+        if not path.is_dir():
+            raise CheckpointError(f"{path}: run folder not found")
+        if not (path / "checkpoints").is_dir():
+            raise CheckpointError(f"{path}: not a gankit run folder (no checkpoints/ inside)")
+        return cls(path)
+
+    # -- places ------------------------------------------------------------------------------------
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    # -- writing -----------------------------------------------------------------------------------
+    def write_json(self, name: str, data: Any) -> Path:
+        path = self.path / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(path)
+        return path
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.metrics_file, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drop records logged after ``after_step`` (written after the checkpoint a resume starts from)."""
+        if not self.metrics_file.exists():
+            return
+        keep = [line for line in self.metrics_file.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= after_step]
+        self.metrics_file.write_text("".join(line + "\n" for line in keep))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_file.exists():
+            return []
+        return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]

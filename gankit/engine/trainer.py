@@ -1,0 +1,348 @@
+"""The training loop. Read it top to bottom: set-up, (resume), loop, finish.
+
+Each generator step is preceded by ``train.d_steps`` discriminator steps (the k of Goodfellow et al.
+2014, Algorithm 1), each on a fresh real batch from a resumable sampler. What a step computes belongs
+to the model (``gankit.models``); the loop only runs backward and the optimisers, keeps the EMA of G,
+logs, draws sample grids and writes checkpoints.
+
+A first Ctrl-C (SIGINT) finishes the current step, writes a checkpoint and stops cleanly; a second one
+stops at once. ``gankit train --resume RUN_DIR`` then continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+import gankit
+from gankit.config import Config, build_config
+from gankit.data import Dataset, InfiniteSampler, build_dataset
+from gankit.engine.checkpoint import (
+    Checkpoint,
+    checkpoint_name,
+    load_latest,
+    optimizer_from_flat,
+    optimizer_to_flat,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from gankit.engine.ema import EMA
+from gankit.engine.rundir import RunDir
+from gankit.engine.seed import rng_state, seed_everything, set_rng_state
+from gankit.errors import CheckpointError, ConfigError
+from gankit.models import Model, build_model
+from gankit.sampling import generate, latent
+from gankit.viz import save_samples
+
+# Keys a resumed run may change: they alter what is logged and saved, and for how long it runs,
+# never what a step computes, so the resumed run stays bitwise identical to an uninterrupted one.
+RESUMABLE_KEYS = {"train.steps", "train.checkpoint_every", "train.keep_checkpoints", "train.sample_every",
+                  "train.log_every", "train.tensorboard", "train.device", "eval.at_end", "eval.n", "eval.split"}
+FIXED_Z_SEED = 12345  # the sample grids use the same z in every run and after every resume
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    model: Model
+    G_ema: nn.Module | None
+    quality: Any = None  # gankit.metrics.quality.QualityReport, or None
+    interrupted: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def train(
+    config: Config | dict | None = None,
+    run_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    runs_root: str | Path = "runs",
+    on_step: Callable[[int], bool] | None = None,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train a GAN; the Python twin of ``gankit train``.
+
+    ``config`` is a Config (or a dict of its keys; None means the defaults). ``run_dir`` writes into that
+    exact folder, otherwise a new numbered folder is made under ``runs_root``. ``resume`` continues the
+    run in that folder from its newest readable checkpoint (``overrides`` may then change only the
+    schedule keys in ``RESUMABLE_KEYS``, e.g. ``train.steps`` to train longer). ``on_step(step)``, called
+    after each generator step, may return True to stop as a Ctrl-C would (checkpoint, then return).
+
+    Example::
+
+        import gankit
+        result = gankit.train(gankit.load_config(preset="ring8"))
+        print(result.quality.lines())
+    """
+    # ---- config and run folder -----------------------------------------------------------------
+    ckpt: Checkpoint | None = None
+    if resume is not None:
+        run = RunDir.open(resume)
+        ckpt = load_latest(run.checkpoints)
+        cfg = _resumed_config(ckpt, overrides)
+    else:
+        if isinstance(config, Config):
+            cfg = build_config(config.to_dict()) if not overrides else _with_overrides(config, overrides)
+        else:
+            cfg = _with_overrides(build_config(dict(config or {})), overrides)
+        run = RunDir.create(runs_root, _run_name(cfg), run_dir)
+    run.write_json("config.json", cfg.to_dict())
+
+    # ---- set-up: data decides the shapes, the model owns the nets --------------------------------
+    device = _device(cfg.train.device)
+    seed_everything(cfg.seed, cfg.deterministic)
+    dataset = build_dataset(cfg.data)
+    train_x = dataset.train.x.to(device)
+    train_y = dataset.train.y.to(device) if dataset.train.y is not None else None
+    if cfg.train.batch_size > len(train_x):
+        raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the training split "
+                          f"of {cfg.data.name} ({len(train_x)} samples)")
+    model = build_model(cfg, dataset.info, device)
+    opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.train.lr_g, betas=cfg.train.betas)
+    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
+    ema = EMA(model.G, cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
+    sampler = InfiniteSampler(len(train_x), cfg.train.batch_size, cfg.seed)
+    step, images_seen = 0, 0
+    if ckpt is not None:
+        step, images_seen = _restore(ckpt, model, ema, opt_g, opt_d, sampler)
+        run.truncate_metrics(after_step=step)
+        print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
+    n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
+    fixed_z = latent(n_fixed, model.z_dim, FIXED_Z_SEED, device)
+    writer = _tensorboard(run, cfg)
+    bar = _progress(cfg.train.steps, step, progress)
+    stop = _StopFlag()
+
+    # ---- the loop --------------------------------------------------------------------------------
+    sums: dict[str, torch.Tensor] = {}  # per-step stats summed since the last log
+    last_log = step
+    t0 = time.perf_counter()
+    interrupted = False
+    with stop.catch_sigint():
+        while step < cfg.train.steps:
+            for _ in range(cfg.train.d_steps):
+                idx = sampler.next().to(device)
+                real = train_x[idx]
+                y = train_y[idx] if train_y is not None else None
+                d = model.d_step(real, y)
+                opt_d.zero_grad(set_to_none=True)
+                d.loss.backward()
+                opt_d.step()
+                _accumulate(sums, d.stats, 1.0 / cfg.train.d_steps)
+
+            model.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+            g = model.g_step(cfg.train.batch_size, y)
+            opt_g.zero_grad(set_to_none=True)
+            g.loss.backward()
+            opt_g.step()
+            model.D.requires_grad_(True)
+            _accumulate(sums, g.stats, 1.0)
+
+            step += 1
+            images_seen += cfg.train.batch_size
+            if ema is not None:
+                ema.update(model.G, cfg.train.batch_size, images_seen)
+
+            if step % cfg.train.log_every == 0 or step == cfg.train.steps:
+                _log(run, writer, bar, sums, step - last_log, step, images_seen, time.perf_counter() - t0)
+                sums, last_log = {}, step
+            bar.update(1)
+            if on_step is not None and on_step(step):
+                stop.set()
+            if _due(step, cfg.train.sample_every, cfg.train.steps) or stop.is_set():
+                _save_grid(run, dataset, ema.G_ema if ema else model.G, fixed_z, step)
+            if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stop.is_set():
+                _checkpoint(run, cfg, model, ema, opt_g, opt_d, sampler, step, images_seen)
+            if stop.is_set():
+                interrupted = step < cfg.train.steps
+                break
+    bar.close()
+    if writer is not None:
+        writer.close()
+
+    # ---- finish: the quality figure --------------------------------------------------------------
+    G_final = ema.G_ema if ema is not None else model.G
+    quality = None
+    if interrupted:
+        print(f"stopped at step {step}; continue with: gankit train --resume {run.path}", flush=True)
+    elif cfg.eval.at_end:
+        quality = _quality(cfg, dataset, G_final, model.z_dim, device, "G_ema" if ema else "G")
+        run.write_json("quality.json", quality.to_dict())
+        for line in quality.lines():
+            print(line, flush=True)
+    return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted, run.read_metrics())
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers of the loop, in the order the loop uses them.
+
+
+def _with_overrides(cfg: Config, overrides) -> Config:
+    from gankit.config import load_config
+
+    return load_config(base=cfg.to_dict(), overrides=list(overrides)) if overrides else cfg
+
+
+def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
+    from gankit.config import parse_override
+
+    for text in overrides:
+        key = ".".join(parse_override(text)[0])
+        if key not in RESUMABLE_KEYS:
+            raise ConfigError(f"--set {key}: cannot change on --resume (it would change what the run computes); "
+                              f"allowed: {', '.join(sorted(RESUMABLE_KEYS))}")
+    from gankit.config import load_config
+
+    return load_config(base=ckpt.meta["config"], overrides=list(overrides))
+
+
+def _run_name(cfg: Config) -> str:
+    return f"{cfg.data.name}-{cfg.net.name}-{cfg.objective.name}"
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: cuda requested but no CUDA device is available; use train.device=cpu")
+    return torch.device(name)
+
+
+def _restore(ckpt: Checkpoint, model: Model, ema: EMA | None, opt_g, opt_d, sampler) -> tuple[int, int]:
+    meta = ckpt.meta
+    try:
+        for name, net in model.nets.items():
+            net.load_state_dict(ckpt.prefixed(name))
+        if ema is not None:
+            ema.G_ema.load_state_dict(ckpt.prefixed("G_ema"))
+        optimizer_from_flat(opt_g, ckpt.prefixed("opt_g"), meta["opt_g"])
+        optimizer_from_flat(opt_d, ckpt.prefixed("opt_d"), meta["opt_d"])
+        sampler.load_state_dict(meta["sampler"])
+        set_rng_state(ckpt.tensors, meta["rng"])
+        return int(meta["step"]), int(meta["images_seen"])
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt.path}: does not match this model ({str(e).splitlines()[0][:160]})") from None
+
+
+def _tensorboard(run: RunDir, cfg: Config):
+    if not cfg.train.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        print("note: tensorboard is not installed; set train.tensorboard=false to silence this", flush=True)
+        return None
+    return SummaryWriter(str(run.path / "tensorboard"))
+
+
+def _progress(total: int, initial: int, show: bool | None):
+    from tqdm import tqdm
+
+    enabled = sys.stderr.isatty() if show is None else show
+    return tqdm(total=total, initial=initial, disable=not enabled, dynamic_ncols=True, unit="step", mininterval=0.5)
+
+
+class _StopFlag:
+    """Set by the first Ctrl-C (or by on_step); the loop checkpoints and stops at the end of the step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    @contextlib.contextmanager
+    def catch_sigint(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.is_set():
+                raise KeyboardInterrupt
+            print("\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)", flush=True)
+            self.set()
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _accumulate(sums: dict[str, torch.Tensor], stats: dict[str, torch.Tensor], weight: float) -> None:
+    # Tensors are summed on the device; nothing synchronises until a log step.
+    for k, v in stats.items():
+        sums[k] = sums[k] + v * weight if k in sums else v * weight
+
+
+def _log(run: RunDir, writer, bar, sums, n_steps: int, step: int, images_seen: int, seconds: float) -> None:
+    """Write the mean of each stat over the last ``n_steps`` generator steps."""
+    stats = {k: float(v) / max(n_steps, 1) for k, v in sums.items()}
+    run.append_metrics({"step": step, "images_seen": images_seen, "time_s": round(seconds, 3), **stats})
+    if writer is not None:
+        for k, v in stats.items():
+            writer.add_scalar(k, v, step)
+    if bar.disable:
+        shown = "  ".join(f"{k} {v:.3f}" for k, v in stats.items())
+        print(f"step {step}  {shown}  ({seconds:.0f}s)", flush=True)
+    else:
+        bar.set_postfix({k: f"{v:.3f}" for k, v in stats.items()}, refresh=False)
+
+
+def _due(step: int, every: int, last: int) -> bool:
+    return step == last or (every > 0 and step % every == 0)
+
+
+def _save_grid(run: RunDir, dataset: Dataset, G: nn.Module, fixed_z: torch.Tensor, step: int) -> None:
+    samples = generate(G, fixed_z)
+    save_samples(samples, run.samples / f"step-{step:07d}.png", dataset, title=f"step {step}")
+
+
+def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, sampler,
+                step: int, images_seen: int) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    for name, net in model.nets.items():
+        tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
+    if ema is not None:
+        tensors.update({f"G_ema.{k}": v for k, v in ema.G_ema.state_dict().items()})
+    og_t, og_meta = optimizer_to_flat(opt_g, "opt_g")
+    od_t, od_meta = optimizer_to_flat(opt_d, "opt_d")
+    rng_t, rng_meta = rng_state()
+    tensors.update(og_t | od_t | rng_t)
+    meta = {
+        "step": step,
+        "images_seen": images_seen,
+        "config": cfg.to_dict(),
+        "opt_g": og_meta,
+        "opt_d": od_meta,
+        "sampler": sampler.state_dict(),
+        "rng": rng_meta,
+        "nets": sorted(model.nets) + (["G_ema"] if ema is not None else []),
+        "gankit_version": gankit.__version__,
+        "torch_version": torch.__version__,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    save_checkpoint(run.checkpoints / checkpoint_name(step), tensors, meta)
+    prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints)
+
+
+def _quality(cfg: Config, dataset: Dataset, G: nn.Module, z_dim: int, device, which: str):
+    from gankit.metrics.quality import evaluate_generator
+
+    report = evaluate_generator(G, z_dim, dataset, split=cfg.eval.split, n=cfg.eval.n, seed=cfg.seed, device=device)
+    report.fingerprint["generator"] = which
+    return report

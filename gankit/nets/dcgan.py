@@ -1,0 +1,91 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) whose depth follows the image size.
+
+The image side is halved until it is odd or at most 7, which gives the starting resolution of G
+and the final one of D: 28 -> 14 -> 7 (two up-sampling stages), 32 -> 16 -> 8 -> 4 (three),
+64 -> ... -> 4 (four), 8 -> 4 (one). Channels double each time the resolution halves, starting from
+``width`` at full resolution. G uses BatchNorm and ReLU with a tanh output (data is in [-1, 1]);
+D uses LeakyReLU(0.2) and no normalisation, so that per-sample penalties (gradient penalty, R1)
+stay per-sample.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.data.base import DataInfo
+from gankit.errors import ConfigError
+from gankit.registry import NETS
+
+
+def stages_for(image_size: int) -> tuple[int, int]:
+    """(number of 2x stages, base side) for an image side, e.g. 28 -> (2, 7), 32 -> (3, 4)."""
+    stages, side = 0, image_size
+    while side % 2 == 0 and side > 7:
+        side //= 2
+        stages += 1
+    if stages == 0:
+        raise ConfigError(
+            f"net.name: dcgan needs an image side that halves at least once to 7 or less, got {image_size}; "
+            "set data.image_size to e.g. 28, 32 or 64"
+        )
+    return stages, side
+
+
+class DCGANGenerator(nn.Module):
+    """z (N, z_dim) -> images (N, C, S, S) in [-1, 1]."""
+
+    def __init__(self, z_dim: int, channels: int, image_size: int, width: int) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        stages, base = stages_for(image_size)
+        ch = [width * 2 ** (stages - 1 - i) for i in range(stages)]  # e.g. [64, 32] for 28 px, width 32
+        top = ch[0] * 2
+        self.project = nn.Sequential(
+            nn.Linear(z_dim, top * base * base, bias=False),
+            nn.Unflatten(1, (top, base, base)),
+            nn.BatchNorm2d(top),
+            nn.ReLU(inplace=True),
+        )
+        blocks: list[nn.Module] = []
+        c_in = top
+        for i, c_out in enumerate(ch):
+            last = i == stages - 1
+            blocks.append(nn.ConvTranspose2d(c_in, channels if last else c_out, 4, 2, 1, bias=last))
+            if not last:
+                blocks += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            c_in = c_out
+        self.blocks = nn.Sequential(*blocks, nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.blocks(self.project(z))
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (N, C, S, S) -> one unnormalised score per image (N,)."""
+
+    def __init__(self, channels: int, image_size: int, width: int) -> None:
+        super().__init__()
+        stages, base = stages_for(image_size)
+        layers: list[nn.Module] = []
+        c_in = channels
+        for i in range(stages):
+            c_out = width * 2**i
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            c_in = c_out
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Linear(c_in * base * base, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x)).squeeze(1)
+
+
+@NETS.register("dcgan", "DCGAN pair; depth follows the image size (8, 28, 32, 64, ...)")
+def build_dcgan(cfg, info: DataInfo) -> tuple[nn.Module, nn.Module]:
+    if info.kind != "image":
+        raise ConfigError(f"net.name: dcgan is for images, but {info.name!r} holds vectors; use net.name=mlp")
+    if info.shape[1] != info.shape[2]:
+        raise ConfigError(f"data.image_size: dcgan needs square images, {info.name!r} has {info.shape[1:]}")
+    G = DCGANGenerator(cfg.z_dim, info.channels, info.image_size, cfg.width)
+    D = DCGANDiscriminator(info.channels, info.image_size, cfg.width)
+    return G, D
