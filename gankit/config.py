@@ -181,6 +181,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string; a number is meant
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     return key.strip().split("."), value
 
 

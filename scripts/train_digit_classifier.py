@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="weights file (default: the shipped location)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epoch count")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="CPU threads (default 1: the same bits on any machine, and no slowdown when the cores are shared)",
+    )
     args = parser.parse_args(argv)
 
     recipe = RECIPES[args.dataset]
@@ -128,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe = Recipe(**{**recipe.__dict__, "epochs": args.epochs})
     out = args.out or weights_path(f"digit-{args.dataset}")
     torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(args.threads)
     data = LOADERS[args.dataset]()
 
     start = time.perf_counter()

