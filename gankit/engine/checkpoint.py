@@ -53,15 +53,16 @@ def optimizer_to_flat(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict[str
 
 
 def optimizer_from_flat(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Inverse of :func:`optimizer_to_flat`; ``tensors`` are its tensors with ``prefix.`` stripped."""
     state: dict[int, dict[str, Any]] = {}
-    for key, val in tensors.items():
-        pid, name = key.split(".", 2)[1:] if key.startswith("state.") else (None, None)
-        if pid is not None:
-            state.setdefault(int(pid), {})[name] = val
-    for key, val in meta["scalars"].items():
+    flat = {k[len("state."):]: v for k, v in tensors.items() if k.startswith("state.")} | meta["scalars"]
+    for key, val in flat.items():
         pid, name = key.split(".", 1)
         state.setdefault(int(pid), {})[name] = val
-    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # JSON turns tuples such as Adam's betas into lists; give them back their type.
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+              for g in meta["param_groups"]]
+    opt.load_state_dict({"state": state, "param_groups": groups})
 
 
 def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:

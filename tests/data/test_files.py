@@ -13,7 +13,6 @@ import torch
 from PIL import Image
 
 from gankit.config import DataConfig
-from gankit.data.base import Dataset
 from gankit.data.files import (
     load_cifar10,
     load_image_folder,
@@ -109,13 +108,14 @@ def write_cifar(folder: Path, n_batches: int = 2, protocol: int = 2) -> Path:
     return folder
 
 
-def write_png(path: Path, pixels: np.ndarray, mode: str | None = None) -> Path:
+def write_png(path: Path, pixels: np.ndarray) -> Path:
+    """Save with Pillow; the suffix picks the format (.png, .bmp) and the dtype the mode (uint16 -> I;16)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels, mode=mode).save(path) if mode else Image.fromarray(pixels).save(path)
+    Image.fromarray(pixels).save(path)
     return path
 
 
-def assert_partition(ds: Dataset, ids: dict[str, np.ndarray], total: int) -> None:
+def assert_partition(ids: dict[str, np.ndarray], total: int) -> None:
     """The splits' identities are disjoint and together are exactly 0..total-1."""
     everything = np.concatenate(list(ids.values()))
     assert len(everything) == total
@@ -219,7 +219,7 @@ def test_mnist_idx_pixels_labels_and_splits(mnist_dir: Path) -> None:
     assert [len(ds.split(s)) for s in ("train", "val", "test")] == [110, 10, 20]
 
     ids = {s: identity(ds.split(s).x) for s in ("train", "val")}
-    assert_partition(ds, ids, N_MNIST_TRAIN)
+    assert_partition(ids, N_MNIST_TRAIN)
     for s in ("train", "val"):
         split = ds.split(s)
         assert split.x.dtype == torch.float32 and split.y.dtype == torch.int64
@@ -273,7 +273,7 @@ def test_mnist_idx_missing_file_names_it_and_the_folder(tmp_path: Path) -> None:
 def test_mnist_idx_count_mismatch(tmp_path: Path) -> None:
     folder = write_mnist(tmp_path / "mnist")
     write_idx(folder / "train-labels-idx1-ubyte", mnist_labels(N_MNIST_TRAIN - 1))
-    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte: holds 119 labels but train-images-idx3-ubyte holds 120"):
+    with pytest.raises(DataError, match=r"labels-idx1-ubyte: holds 119 labels but train-images-idx3-ubyte holds 120"):
         load_mnist_idx(folder)
 
 
@@ -315,7 +315,7 @@ def test_cifar10_planes_labels_and_splits(tmp_path: Path, protocol: int) -> None
     assert [len(ds.split(s)) for s in ("train", "val", "test")] == [90, 10, 20]  # val = round(100 / 10)
 
     ids = {s: identity(ds.split(s).x, channel=0) for s in ("train", "val")}
-    assert_partition(ds, ids, n)
+    assert_partition(ids, n)
     for s in ("train", "val"):
         split = ds.split(s)
         np.testing.assert_array_equal(split.y.numpy(), ids[s] % N_CIFAR_PER_BATCH % 10)
@@ -325,6 +325,40 @@ def test_cifar10_planes_labels_and_splits(tmp_path: Path, protocol: int) -> None
         assert torch.all(split.x[:, 0, 2, 5] == 1.0) and torch.all(split.x[:, 0, 5, 2] != 1.0)  # row 2, col 5
     assert sorted(ds.split("val").y.tolist()) == list(range(10))  # stratified: one of each class
     np.testing.assert_array_equal(identity(ds.split("test").x), np.arange(N_CIFAR_TEST))
+
+
+def python2_cifar_pickle(data: np.ndarray, labels: list[int]) -> bytes:
+    """A batch as Python 2's cPickle wrote the real files: str (not bytes) keys and raw data, and numpy 1's
+    ``numpy.core.multiarray._reconstruct``, which numpy 2 no longer has under that name."""
+
+    def string(b: bytes) -> bytes:
+        return (b"U" + bytes([len(b)]) + b) if len(b) < 256 else (b"T" + len(b).to_bytes(4, "little") + b)
+
+    def int_(v: int) -> bytes:
+        return b"K" + bytes([v]) if v < 256 else b"M" + v.to_bytes(2, "little")
+
+    array = (
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85" + string(b"b") + b"\x87R"
+        + b"(K\x01" + int_(data.shape[0]) + int_(data.shape[1]) + b"\x86"
+        + b"cnumpy\ndtype\n" + string(b"u1") + b"K\x00K\x01\x87R"
+        + b"(K\x03" + string(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+        + b"\x89" + string(data.tobytes()) + b"tb"
+    )
+    label_list = b"](" + b"".join(int_(v) for v in labels) + b"e"
+    return b"\x80\x02}(" + string(b"data") + array + string(b"labels") + label_list + b"u."
+
+
+def test_cifar10_reads_python2_pickles(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    for name, n, offset in [("data_batch_1", 20, 0), ("test_batch", 10, 100)]:
+        batch = cifar_batch(n, offset)
+        (folder / name).write_bytes(python2_cifar_pickle(batch[b"data"], batch[b"labels"]))
+    ds = load_cifar10(folder)
+    assert [len(ds.split(s)) for s in ("train", "val", "test")] == [18, 2, 10]
+    np.testing.assert_array_equal(identity(ds.split("test").x), 100 + np.arange(10))
+    np.testing.assert_array_equal(identity(ds.split("test").x, 1), 100 + np.arange(10) % 10)
+    assert sorted(np.concatenate([identity(ds.split(s).x) for s in ("train", "val")]).tolist()) == list(range(20))
 
 
 def test_cifar10_parent_folder_determinism_and_resize(tmp_path: Path) -> None:
@@ -477,7 +511,7 @@ def test_folder_unlabelled_grayscale(tmp_path: Path) -> None:
 
 def test_folder_mixed_gray_and_rgb_becomes_rgb(tmp_path: Path) -> None:
     write_png(tmp_path / "a.png", np.full((4, 4), 51, dtype=np.uint8))
-    write_png(tmp_path / "b.png", np.full((4, 4), 255, dtype=np.uint16), mode=None)  # 16-bit gray
+    write_png(tmp_path / "b.png", np.full((4, 4), 255, dtype=np.uint16))  # 16-bit gray
     write_png(tmp_path / "c.png", rgb_image(1, 2, size=(4, 4)))
     ds = load_image_folder(tmp_path)
     assert ds.info.shape == (3, 4, 4)

@@ -1,0 +1,104 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit.config import load_config
+from gankit.engine.checkpoint import list_checkpoints, load_latest
+from gankit.engine.trainer import train
+from gankit.errors import CheckpointError, ConfigError
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_latest(Path(run_dir) / "checkpoints").tensors
+
+
+def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different[:5]
+
+
+@pytest.mark.parametrize("cfg_name", ["tiny_image_config", "tiny_vector_config"])
+def test_same_seed_gives_identical_weights(cfg_name, request, tmp_path):
+    cfg = request.getfixturevalue(cfg_name)
+    a = train(cfg, run_dir=tmp_path / "a", progress=False)
+    b = train(cfg, run_dir=tmp_path / "b", progress=False)
+    assert_same(weights(a.run_dir), weights(b.run_dir))
+    c = train(load_config(base=cfg.to_dict(), overrides=["seed=1"]), run_dir=tmp_path / "c", progress=False)
+    assert not torch.equal(weights(a.run_dir)["G_ema.net.0.weight" if "mlp" in cfg.net.name else "G.project.0.weight"],
+                           weights(c.run_dir)["G_ema.net.0.weight" if "mlp" in cfg.net.name else "G.project.0.weight"])
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_interrupted_and_resumed_equals_uninterrupted(tiny_image_config, tmp_path, d_steps):
+    cfg = load_config(base=tiny_image_config.to_dict(), overrides=[f"train.d_steps={d_steps}", "train.checkpoint_every=5"])
+    full = train(cfg, run_dir=tmp_path / "full", progress=False)
+    part = train(cfg, run_dir=tmp_path / "part", progress=False, on_step=lambda step: step == 7)
+    assert part.interrupted and part.step == 7
+    assert [p.name for p in list_checkpoints(part.run_dir / "checkpoints")] == ["ckpt-0000005.safetensors",
+                                                                                "ckpt-0000007.safetensors"]
+    resumed = train(resume=part.run_dir, progress=False)
+    assert resumed.step == cfg.train.steps and not resumed.interrupted
+    assert_same(weights(full.run_dir), weights(resumed.run_dir))
+    # the metrics log of the resumed run reads as one run
+    steps = [r["step"] for r in resumed.history]
+    assert steps == [r["step"] for r in full.history] == [4, 8, 12]
+    # rows whose logging interval did not span the interruption are identical (the row of step 8
+    # averages over steps 8 only after a stop at 7, over 5..8 otherwise)
+    for a, b in zip(full.history[::2], resumed.history[::2]):
+        assert {k: v for k, v in a.items() if k != "time_s"} == {k: v for k, v in b.items() if k != "time_s"}
+
+
+def test_resume_can_extend_but_not_change_the_run(tiny_vector_config, tmp_path):
+    first = train(tiny_vector_config, run_dir=tmp_path / "r", progress=False)
+    with pytest.raises(ConfigError, match="--set train.lr_g: cannot change on --resume"):
+        train(resume=first.run_dir, overrides=["train.lr_g=0.1"], progress=False)
+    longer = train(resume=first.run_dir, overrides=["train.steps=30"], progress=False)
+    assert longer.step == 30
+    again = train(load_config(base=tiny_vector_config.to_dict(), overrides=["train.steps=30"]),
+                  run_dir=tmp_path / "straight", progress=False)
+    assert_same(weights(longer.run_dir), weights(again.run_dir))
+
+
+def test_run_folder_contents(tiny_image_config, tmp_path):
+    cfg = load_config(base=tiny_image_config.to_dict(), overrides=["train.sample_every=6", "train.checkpoint_every=4",
+                                                                    "train.keep_checkpoints=2"])
+    r = train(cfg, runs_root=tmp_path, progress=False)
+    assert r.run_dir == tmp_path / "00000-digits-dcgan-nonsaturating"
+    assert json.loads((r.run_dir / "config.json").read_text()) == cfg.to_dict()
+    assert sorted(p.name for p in (r.run_dir / "samples").iterdir()) == ["step-0000006.png", "step-0000012.png"]
+    assert [p.name for p in list_checkpoints(r.run_dir / "checkpoints")] == ["ckpt-0000008.safetensors",
+                                                                             "ckpt-0000012.safetensors"]
+    rows = [json.loads(line) for line in (r.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [4, 8, 12]
+    assert set(rows[0]) == {"step", "images_seen", "time_s", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
+    assert rows[-1]["images_seen"] == 12 * 16
+    assert all(0.0 <= row["d_acc_real"] <= 1.0 for row in rows)
+    second = train(cfg, runs_root=tmp_path, progress=False)
+    assert second.run_dir.name.startswith("00001-")
+
+
+def test_checkpoint_holds_everything_needed_to_resume(tiny_image_config, tmp_path):
+    r = train(tiny_image_config, run_dir=tmp_path / "r", progress=False)
+    ck = load_latest(r.run_dir / "checkpoints")
+    prefixes = {k.split(".")[0] for k in ck.tensors}
+    assert {"G", "D", "G_ema", "opt_g", "opt_d", "rng"} <= prefixes
+    assert {"step", "images_seen", "config", "sampler", "rng", "opt_g", "opt_d"} <= set(ck.meta)
+    assert ck.meta["step"] == 12 and ck.meta["config"] == tiny_image_config.to_dict()
+
+
+def test_refuses_to_overwrite_a_run_and_to_resume_nothing(tiny_vector_config, tmp_path):
+    r = train(tiny_vector_config, run_dir=tmp_path / "r", progress=False)
+    with pytest.raises(ConfigError, match="already holds a run; resume it with --resume"):
+        train(tiny_vector_config, run_dir=r.run_dir, progress=False)
+    with pytest.raises(CheckpointError, match="run folder not found"):
+        train(resume=tmp_path / "nothing", progress=False)
+
+
+def test_batch_larger_than_the_data_is_a_config_error(tmp_path):
+    cfg = load_config(overrides=["data.name=ring8", "data.n_train=10", "net.name=mlp", "train.batch_size=64",
+                                 "train.tensorboard=false", "eval.at_end=false"])
+    with pytest.raises(ConfigError, match="train.batch_size: 64 is larger than the training split of ring8"):
+        train(cfg, run_dir=tmp_path / "r", progress=False)
