@@ -1,0 +1,49 @@
+"""Writes one named section of docs/benchmarks.md, leaving the other sections as they are."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = "# gankit benchmarks\n\nEvery number here was measured by a script in `benchmarks/`; each section names its command,\nthe machine and the date. Regenerate a section by running its script.\n"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {dev}, Python {platform.python_version()}")
+
+
+def git_rev() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=DOC.parent.parent).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def write_section(name: str, body: str) -> Path:
+    """Replace (or append) the section delimited by ``<!-- begin NAME -->`` / ``<!-- end NAME -->``."""
+    stamp = f"_Measured {time.strftime('%Y-%m-%d')} on {machine()}; gankit commit {git_rev()}._\n\n"
+    block = f"<!-- begin {name} -->\n{body.rstrip()}\n\n{stamp}<!-- end {name} -->"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else HEADER
+    pattern = re.compile(rf"<!-- begin {re.escape(name)} -->.*?<!-- end {re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+    return DOC
