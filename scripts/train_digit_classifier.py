@@ -32,7 +32,13 @@ from safetensors.torch import save_file
 
 from gankit.data.base import Dataset
 from gankit.data.digits import load_digits_dataset, load_mnist5k
-from gankit.metrics.extractor import DigitClassifier, file_sha256, sidecar_path, weights_path
+from gankit.metrics.extractor import (
+    DigitClassifier,
+    calibrate_feature_scale,
+    file_sha256,
+    sidecar_path,
+    weights_path,
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epoch count")
     parser.add_argument(
         "--threads", type=int, default=1,
-        help="CPU threads (default 1: the same bits on any machine, and no slowdown when the cores are shared)",
+        help="CPU threads (default 1: the same bits whatever the core count, and no slowdown on shared cores)",
     )
     args = parser.parse_args(argv)
 
@@ -131,23 +137,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None:
         recipe = Recipe(**{**recipe.__dict__, "epochs": args.epochs})
     out = args.out or weights_path(f"digit-{args.dataset}")
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(args.threads)
     data = LOADERS[args.dataset]()
 
-    start = time.perf_counter()
-    net, result = train(data, recipe, args.seed)
-    seconds = time.perf_counter() - start
+    # Global torch settings for the run only, restored afterwards (main may be called from a test).
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(args.threads)
+    try:
+        start = time.perf_counter()
+        net, result = train(data, recipe, args.seed)
+        seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
     test_acc = accuracy(net, data.split("test").x, data.split("test").y)  # scored once, chosen by nothing
+    scale = calibrate_feature_scale(net, data.split("train").x)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in net.state_dict().items()}
     save_file(tensors, str(out), metadata={"name": f"digit-{args.dataset}", "image_size": str(net.image_size)})
+    out.chmod(0o644)  # safetensors creates the file owner-only; a shipped package file must be readable by all
     sidecar = {
         "name": f"digit-{args.dataset}",
         "file": out.name,
         "sha256": file_sha256(out),
         "architecture": f"DigitClassifier(image_size={net.image_size}), features: 128-dim ReLU penultimate layer",
+        "feature_scale": scale,
+        "feature_scale_rule": "mean squared feature = 1 on the train split (stored as tensor feature_scale)",
         "dataset": args.dataset,
         "split": "train",
         "n_train": len(data.split("train")),
@@ -162,15 +178,18 @@ def main(argv: list[str] | None = None) -> int:
         "n_test": len(data.split("test")),
         "train_seconds": round(seconds, 1),
         "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": args.threads,
         "python_version": platform.python_version(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            ["python", "scripts/train_digit_classifier.py",
+             *map(shlex.quote, argv if argv is not None else sys.argv[1:])]
+        ),
     }
     sidecar_path(out).write_text(json.dumps(sidecar, indent=2) + "\n")
     print(
         f"digit-{args.dataset}: val acc {result['val_accuracy']:.4f} (epoch {result['chosen_epoch']}/{recipe.epochs}), "
-        f"test acc {test_acc:.4f}; trained in {seconds:.0f} s on {torch.get_num_threads()} threads"
+        f"test acc {test_acc:.4f}; trained in {seconds:.0f} s on {args.threads} thread(s)"
     )
     print(f"wrote {out} (sha256 {sidecar['sha256'][:12]}..) and {sidecar_path(out)}")
     return 0

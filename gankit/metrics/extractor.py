@@ -82,10 +82,15 @@ class DigitClassifier(nn.Module):
             nn.Dropout(0.25), nn.Linear(c2 * (image_size // 4) ** 2, feature_dim), nn.ReLU()
         )
         self.head = nn.Sequential(nn.Dropout(0.25), nn.Linear(feature_dim, 10))
+        # A fixed scale on the features, set once after training (see calibrate_feature_scale) so that
+        # the mean squared feature is 1 on the training split: KID's kernel (x.y/d + 1)^3 then works
+        # at the scale it was designed for, instead of giving values in the thousands. It is stored in
+        # the weights file, so the file's hash covers it.
+        self.register_buffer("feature_scale", torch.ones(()))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate activations (N, 128) after ReLU: what FID and KID compare."""
-        return self.embed(self.body(x))
+        """Penultimate activations (N, 128) after ReLU, times the calibrated scale: what FID and KID compare."""
+        return self.embed(self.body(x)) * self.feature_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits (N, 10)."""
@@ -241,6 +246,18 @@ def load_extractor(
         raise WeightsError(f"extractor weights {file} have sha256 {digest[:12]}.., expected {str(want)[:12]}..")
     net.load_state_dict(tensors)
     return FeatureExtractor(name, net, digest, path=file, metadata=metadata, device=device)
+
+
+@torch.no_grad()
+def calibrate_feature_scale(net: DigitClassifier, images: torch.Tensor, batch_size: int = 500) -> float:
+    """Set ``net.feature_scale`` so the mean squared feature over ``images`` (the training split) is 1."""
+    was_training = net.training
+    net.eval()
+    net.feature_scale.fill_(1.0)
+    sq = torch.cat([net.features(chunk).double().pow(2).mean(dim=1) for chunk in images.split(batch_size)])
+    net.feature_scale.fill_(float(sq.mean().rsqrt()))
+    net.train(was_training)
+    return float(net.feature_scale)
 
 
 def extractor_for(info: DataInfo, device: torch.device | str = "cpu") -> FeatureExtractor | None:

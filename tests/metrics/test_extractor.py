@@ -65,7 +65,8 @@ def test_mnist5k_extractor_classifies_the_test_split(mnist5k):
     accuracy = (extractor.classify(test.x) == test.y).float().mean().item()
     assert accuracy >= 0.97
     # The sidecar's number is reproduced exactly by the shipped file.
-    assert accuracy == pytest.approx(json.loads(sidecar_path(weights_path("digit-mnist5k")).read_text())["test_accuracy"], abs=1e-6)
+    recorded = json.loads(sidecar_path(weights_path("digit-mnist5k")).read_text())["test_accuracy"]
+    assert accuracy == pytest.approx(recorded, abs=1e-6)
 
 
 def test_digits_extractor_classifies_the_test_split(digits):
@@ -180,3 +181,26 @@ def test_sidecar_hash_mismatch_is_refused(tmp_path):
     with pytest.raises(WeightsError) as err:
         load_extractor("digit-mnist5k", path=path)
     _assert_one_line_naming(err, path)
+
+
+# ------------------------------------------------------------------------------- training script
+
+
+def test_training_script_writes_loadable_weights_and_a_train_only_sidecar(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "train_digit_classifier.py"
+    spec = importlib.util.spec_from_file_location("train_digit_classifier", script)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    out = tmp_path / "tiny.safetensors"
+    threads = torch.get_num_threads()
+    assert module.main(["--dataset", "digits", "--epochs", "1", "--out", str(out)]) == 0
+    assert torch.get_num_threads() == threads  # the script's global settings do not leak
+    sidecar = json.loads(sidecar_path(out).read_text())
+    assert sidecar["split"] == "train" and sidecar["dataset"] == "digits" and sidecar["epochs"] == 1
+    assert sidecar["command"].endswith("--dataset digits --epochs 1 --out " + str(out))
+    extractor = load_extractor("digit-digits", path=out)  # checks the sidecar's sha256 too
+    assert extractor.sha256 == sidecar["sha256"]
