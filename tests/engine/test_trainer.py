@@ -64,7 +64,7 @@ def test_resume_can_extend_but_not_change_the_run(tiny_vector_config, tmp_path):
 
 def test_run_folder_contents(tiny_image_config, tmp_path):
     cfg = load_config(base=tiny_image_config.to_dict(), overrides=["train.sample_every=6", "train.checkpoint_every=4",
-                                                                    "train.keep_checkpoints=2"])
+                                                                    "train.keep_checkpoints=2", "train.tensorboard=true"])
     r = train(cfg, runs_root=tmp_path, progress=False)
     assert r.run_dir == tmp_path / "00000-digits-dcgan-nonsaturating"
     assert json.loads((r.run_dir / "config.json").read_text()) == cfg.to_dict()
@@ -76,6 +76,7 @@ def test_run_folder_contents(tiny_image_config, tmp_path):
     assert set(rows[0]) == {"step", "images_seen", "time_s", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
     assert rows[-1]["images_seen"] == 12 * 16
     assert all(0.0 <= row["d_acc_real"] <= 1.0 for row in rows)
+    assert list((r.run_dir / "tensorboard").glob("events.out.tfevents.*"))
     second = train(cfg, runs_root=tmp_path, progress=False)
     assert second.run_dir.name.startswith("00001-")
 
@@ -102,3 +103,20 @@ def test_batch_larger_than_the_data_is_a_config_error(tmp_path):
                                  "train.tensorboard=false", "eval.at_end=false"])
     with pytest.raises(ConfigError, match="train.batch_size: 64 is larger than the training split of ring8"):
         train(cfg, run_dir=tmp_path / "r", progress=False)
+
+
+def test_ctrl_c_checkpoints_and_stops_cleanly(tiny_vector_config, tmp_path):
+    import os
+    import signal
+
+    def press_ctrl_c(step: int) -> bool:
+        if step == 6:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag; the step finishes
+        return False
+
+    r = train(tiny_vector_config, run_dir=tmp_path / "r", progress=False, on_step=press_ctrl_c)
+    assert r.interrupted and r.step == 6
+    assert load_latest(r.run_dir / "checkpoints").meta["step"] == 6
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # our handler is gone again
+    full = train(tiny_vector_config, run_dir=tmp_path / "full", progress=False)
+    assert_same(weights(full.run_dir), weights(train(resume=r.run_dir, progress=False).run_dir))
