@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 import gankit
-from gankit.config import Config, build_config
+from gankit.config import Config, load_config, parse_override
 from gankit.data import Dataset, InfiniteSampler, build_dataset
 from gankit.engine.checkpoint import (
     Checkpoint,
@@ -91,12 +91,8 @@ def train(
         ckpt = load_latest(run.checkpoints)
         cfg = _resumed_config(ckpt, overrides)
     else:
-        if isinstance(config, Config):
-            cfg = build_config(config.to_dict()) if not overrides else _with_overrides(config, overrides)
-        else:
-            cfg = _with_overrides(build_config(dict(config or {})), overrides)
-        run = RunDir.create(runs_root, _run_name(cfg), run_dir)
-    run.write_json("config.json", cfg.to_dict())
+        cfg = load_config(base=config.to_dict() if isinstance(config, Config) else dict(config or {}),
+                          overrides=list(overrides))
 
     # ---- set-up: data decides the shapes, the model owns the nets --------------------------------
     device = _device(cfg.train.device)
@@ -108,6 +104,9 @@ def train(
         raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the training split "
                           f"of {cfg.data.name} ({len(train_x)} samples)")
     model = build_model(cfg, dataset.info, device)
+    if ckpt is None:  # only now, so that a config that cannot train leaves no empty run folder behind
+        run = RunDir.create(runs_root, _run_name(cfg), run_dir)
+    run.write_json("config.json", cfg.to_dict())
     opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.train.lr_g, betas=cfg.train.betas)
     opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
     ema = EMA(model.G, cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
@@ -187,22 +186,12 @@ def train(
 # Helpers of the loop, in the order the loop uses them.
 
 
-def _with_overrides(cfg: Config, overrides) -> Config:
-    from gankit.config import load_config
-
-    return load_config(base=cfg.to_dict(), overrides=list(overrides)) if overrides else cfg
-
-
 def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
-    from gankit.config import parse_override
-
     for text in overrides:
         key = ".".join(parse_override(text)[0])
         if key not in RESUMABLE_KEYS:
             raise ConfigError(f"--set {key}: cannot change on --resume (it would change what the run computes); "
                               f"allowed: {', '.join(sorted(RESUMABLE_KEYS))}")
-    from gankit.config import load_config
-
     return load_config(base=ckpt.meta["config"], overrides=list(overrides))
 
 

@@ -103,6 +103,7 @@ def test_batch_larger_than_the_data_is_a_config_error(tmp_path):
                                  "train.tensorboard=false", "eval.at_end=false"])
     with pytest.raises(ConfigError, match="train.batch_size: 64 is larger than the training split of ring8"):
         train(cfg, run_dir=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()  # no half-made run folder is left behind
 
 
 def test_ctrl_c_checkpoints_and_stops_cleanly(tiny_vector_config, tmp_path):
