@@ -62,10 +62,10 @@ def bare_loop(cfg, x: torch.Tensor, steps: int) -> float:
 
 def gankit_loop(cfg, steps: int, root: Path) -> float:
     """gankit.train with the default config; the loop's own clock from metrics.jsonl."""
-    scale = steps / 3000  # keep the default cadence of checkpoints and grids relative to run length
+    scale = steps / cfg.train.steps  # keep the default cadence of checkpoints and grids relative to run length
     run_cfg = gankit.load_config(base=cfg.to_dict(), overrides=[
-        f"train.steps={steps}", f"train.checkpoint_every={max(1, round(1000 * scale))}",
-        f"train.sample_every={max(1, round(500 * scale))}", "eval.at_end=false"])
+        f"train.steps={steps}", f"train.checkpoint_every={max(1, round(cfg.train.checkpoint_every * scale))}",
+        f"train.sample_every={max(1, round(cfg.train.sample_every * scale))}", "eval.at_end=false"])
     result = gankit.train(run_cfg, runs_root=root, progress=False)
     last = json.loads((result.run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     return float(last["time_s"])

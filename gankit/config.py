@@ -71,7 +71,7 @@ class EMAConfig(Strict):
 
 
 class TrainConfig(Strict):
-    steps: int = Field(3000, ge=1)
+    steps: int = Field(4500, ge=1)
     """Generator steps."""
     batch_size: int = Field(64, ge=1)
     d_steps: int = Field(1, ge=1)
