@@ -13,7 +13,7 @@ from gankit.engine.checkpoint import Checkpoint, load_latest
 from gankit.engine.rundir import RunDir
 from gankit.errors import CheckpointError
 from gankit.models import Model, build_model
-from gankit.sampling import generate, latent
+from gankit.sampling import generate
 from gankit.viz import save_samples
 
 
@@ -33,15 +33,21 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[C
 
 
 def load_generator(run_dir: str | Path, ema: bool = False, device: str | torch.device = "cpu") -> tuple[Config, nn.Module, int]:
-    """(config, G or G_ema in eval mode, step) from a run's newest checkpoint."""
+    """(config, G or G_ema in eval mode, step) from a run's newest checkpoint.
+
+    G's inputs come from the run's model prior: ``load_run(run_dir)[1].prior``."""
     cfg, model, ckpt = load_run(run_dir, device)
+    return cfg, _pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
+
+
+def _pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
     G = model.G
     if ema:
         weights = ckpt.prefixed("G_ema")
         if not weights:
             raise CheckpointError(f"{ckpt.path}: this run kept no G_ema (train.ema.enabled was false); drop --ema")
         G.load_state_dict(weights)
-    return cfg, G.eval(), int(ckpt.meta["step"])
+    return G.eval()
 
 
 def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: bool = False, seed: int = 0,
@@ -52,8 +58,9 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
 
         gankit.sample("runs/00000-mnist5k-dcgan-nonsaturating", n=64, out="grid.png", ema=True)
     """
-    cfg, G, step = load_generator(run_dir, ema, device)
-    x = generate(G, latent(n, cfg.net.z_dim, seed, device))
+    cfg, model, ckpt = load_run(run_dir, device)
+    G, step = _pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
+    x = generate(G, model.prior.sample(n, seed=seed, device=device))
     dataset = build_dataset(cfg.data) if x.dim() == 2 else None
     which = "G_ema" if ema else "G"
     return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}")

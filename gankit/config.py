@@ -36,6 +36,9 @@ class DataConfig(Strict):
     """Toy datasets only: how many training points to draw (the val and test splits hold 5,000)."""
     image_size: int | None = Field(None, ge=4)
     """File datasets (mnist-idx, cifar10, folder): center-crop, resize every image to N x N (default: keep)."""
+    labels: int | None = Field(None, ge=0)
+    """Keep the labels of only this many training samples (stratified, seeded; the rest get y = -1),
+    for semi-supervised learning. None keeps every label."""
 
     @field_validator("root")
     @classmethod
@@ -60,6 +63,55 @@ class ObjectiveConfig(Strict):
     """Objective: minimax (the saturating original) or nonsaturating."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments of the objective (checked against its signature)."""
+
+
+class ModelConfig(Strict):
+    name: str = "gan"
+    """Training-step family: gan (D on real vs fake, one objective); see `gankit presets` for others."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the family (checked by the family)."""
+
+
+class GradPenaltyConfig(Strict):
+    weight: float = Field(0.0, ge=0)
+    """lambda of the penalty lambda * E[(||grad D(x_hat)|| - center)^2]; 0 switches it off."""
+    center: float = Field(1.0, ge=0)
+    """Target gradient norm (1 for WGAN-GP)."""
+    one_sided: bool = False
+    """Penalise only norms above center: max(0, ||grad|| - center)^2 (Gulrajani et al., Appendix)."""
+    at: Literal["interpolates", "real", "fake"] = "interpolates"
+    """Where x_hat lies: random interpolates of real and fake (WGAN-GP), or the real or fake samples."""
+
+
+class OrthoJacobianConfig(Strict):
+    weight: float = Field(0.0, ge=0)
+    """Weight of the orthonormal-Jacobian penalty ||J^T J - I||_F^2 on G (Localized GAN); 0 is off."""
+    n_dirs: int = Field(4, ge=1)
+    """How many random latent directions span the subset J is measured on."""
+    method: Literal["autograd", "fd"] = "autograd"
+    """Exact Jacobian-vector products, or finite differences with step eps."""
+    eps: float = Field(1e-2, gt=0)
+
+
+class RegConfig(Strict):
+    """Regularisers and training tricks; each works with any objective where it makes sense."""
+
+    gp: GradPenaltyConfig = Field(default_factory=GradPenaltyConfig)
+    r1: float = Field(0.0, ge=0)
+    """gamma of R1 = gamma/2 E_real[||grad D||^2] (Mescheder et al. 2018); 0 is off."""
+    r2: float = Field(0.0, ge=0)
+    """gamma of R2, the same on fake samples; 0 is off."""
+    spectral_norm: bool = False
+    """Spectral normalisation of every weight of D (Miyato et al. 2018)."""
+    ortho_jacobian: OrthoJacobianConfig = Field(default_factory=OrthoJacobianConfig)
+    pack: int = Field(1, ge=1)
+    """PacGAN: D judges this many samples at once (1 is off)."""
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    """One-sided label smoothing: D's target for real samples is 1 - this (Salimans et al. 2016)."""
+    feature_matching: float = Field(0.0, ge=0)
+    """Weight of ||E f(real) - E f(fake)||^2 on D's features added to G's loss (Salimans et al. 2016)."""
+    minibatch_discrimination: int = Field(0, ge=0)
+    """Kernels of a minibatch-discrimination layer before D's head (Salimans et al. 2016); 0 is off."""
 
 
 class EMAConfig(Strict):
@@ -119,13 +171,19 @@ class Config(Strict):
     seed: int = 0
     deterministic: bool = False
     """Ask PyTorch for deterministic kernels (slower on GPU; CPU runs are deterministic already)."""
-    model: str = "gan"
-    """Training-step family: gan (D on real vs fake, one objective)."""
+    model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     net: NetConfig = Field(default_factory=NetConfig)
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    reg: RegConfig = Field(default_factory=RegConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_from_name(cls, v: Any) -> Any:
+        # `model: cgan` (or --set model=cgan) is the natural shorthand when the family needs no params.
+        return {"name": v} if isinstance(v, str) else v
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())
@@ -205,6 +263,8 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
         child = node.get(part)
         if isinstance(child, bool) and part == "ema":  # train.ema=false, then train.ema.half_life_images=...
             child = {"enabled": child}
+        if isinstance(child, str) and part == "model" and i == 0:  # model=cgan, then model.params.x=...
+            child = {"name": child}
         if child is None:
             child = {}
         if not isinstance(child, dict):

@@ -32,7 +32,7 @@ def check(cfg) -> None:  # cfg: gankit.config.Config
     """Check that every name in ``cfg`` is registered and the objective's params fit its signature."""
     DATASETS.get(cfg.data.name)
     NETS.get(cfg.net.name)
-    MODELS.get(cfg.model)
+    MODELS.get(cfg.model.name)
     objective = OBJECTIVES.get(cfg.objective.name)
     check_kwargs(objective, cfg.objective.params, "objective.params", f"objective {cfg.objective.name!r}")
     try:

@@ -9,7 +9,7 @@ from gankit.errors import ConfigError
 
 def test_defaults_are_the_main_job():
     cfg = load_config()
-    assert (cfg.data.name, cfg.net.name, cfg.objective.name, cfg.model) == ("mnist5k", "dcgan", "nonsaturating", "gan")
+    assert (cfg.data.name, cfg.net.name, cfg.objective.name, cfg.model.name) == ("mnist5k", "dcgan", "nonsaturating", "gan")
     assert cfg == Config()
 
 
@@ -93,3 +93,15 @@ def test_config_round_trips_through_json_and_yaml():
     cfg = load_config(preset="ring8", overrides=["seed=3"])
     assert load_config(base=cfg.to_dict()) == cfg
     assert load_config(base=yaml.safe_load(yaml.safe_dump(cfg.to_dict()))) == cfg
+
+
+def test_model_accepts_a_bare_name_and_params_after_it():
+    cfg = load_config(overrides=["model=gan", "model.params.x=1"])
+    assert (cfg.model.name, cfg.model.params) == ("gan", {"x": 1})
+    assert load_config(base={"model": "gan"}).model.name == "gan"  # configs saved before model had params
+
+
+def test_reg_section_defaults_are_all_off():
+    reg = load_config().reg
+    assert (reg.gp.weight, reg.r1, reg.r2, reg.pack, reg.label_smoothing, reg.minibatch_discrimination) == (0, 0, 0, 1, 0, 0)
+    assert not reg.spectral_norm and reg.ortho_jacobian.weight == 0

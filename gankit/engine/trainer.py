@@ -40,7 +40,7 @@ from gankit.engine.rundir import RunDir
 from gankit.engine.seed import rng_state, seed_everything, set_rng_state
 from gankit.errors import CheckpointError, ConfigError
 from gankit.models import Model, build_model
-from gankit.sampling import generate, latent
+from gankit.sampling import generate
 from gankit.viz import save_samples
 
 # Keys a resumed run may change: they alter what is logged and saved, and for how long it runs,
@@ -108,7 +108,7 @@ def train(
         run = RunDir.create(runs_root, _run_name(cfg), run_dir)
     run.write_json("config.json", cfg.to_dict())
     opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.train.lr_g, betas=cfg.train.betas)
-    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
+    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas) if model.adversarial else None
     ema = EMA(model.G, cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
     sampler = InfiniteSampler(len(train_x), cfg.train.batch_size, cfg.seed)
     step, images_seen = 0, 0
@@ -117,7 +117,7 @@ def train(
         run.truncate_metrics(after_step=step)
         print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
     n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
-    fixed_z = latent(n_fixed, model.z_dim, FIXED_Z_SEED, device)
+    fixed_z = model.prior.grid(n_fixed, FIXED_Z_SEED, device)
     writer = _tensorboard(run, cfg)
     bar = _progress(cfg.train.steps, step, progress)
     stop = _StopFlag()
@@ -129,22 +129,23 @@ def train(
     interrupted = False
     with stop.catch_sigint():
         while step < cfg.train.steps:
-            for _ in range(cfg.train.d_steps):
-                idx = sampler.next().to(device)
-                real = train_x[idx]
-                y = train_y[idx] if train_y is not None else None
+            for _ in range(cfg.train.d_steps if model.adversarial else 0):
+                real, y = _batch(sampler, train_x, train_y, device)
                 d = model.d_step(real, y)
                 opt_d.zero_grad(set_to_none=True)
                 d.loss.backward()
                 opt_d.step()
+                model.after_d_step()
                 _accumulate(sums, d.stats, 1.0 / cfg.train.d_steps)
 
-            model.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-            g = model.g_step(cfg.train.batch_size, y)
+            if not model.adversarial:
+                real, y = _batch(sampler, train_x, train_y, device)
+            frozen = _freeze(model) if model.adversarial else []  # G's step: no gradients for D's weights
+            g = model.g_step(real, y)
             opt_g.zero_grad(set_to_none=True)
             g.loss.backward()
             opt_g.step()
-            model.D.requires_grad_(True)
+            _unfreeze(frozen)
             _accumulate(sums, g.stats, 1.0)
 
             step += 1
@@ -175,7 +176,7 @@ def train(
     if interrupted:
         print(f"stopped at step {step}; continue with: gankit train --resume {run.path}", flush=True)
     elif cfg.eval.at_end:
-        quality = _quality(cfg, dataset, G_final, model.z_dim, device, "G_ema" if ema else "G")
+        quality = _quality(cfg, dataset, G_final, model.prior, device, "G_ema" if ema else "G")
         run.write_json("quality.json", quality.to_dict())
         for line in quality.lines():
             print(line, flush=True)
@@ -207,6 +208,27 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _batch(sampler: InfiniteSampler, train_x: torch.Tensor, train_y: torch.Tensor | None, device):
+    idx = sampler.next().to(device)
+    return train_x[idx], (train_y[idx] if train_y is not None else None)
+
+
+def _freeze(model: Model) -> list[nn.Parameter]:
+    """Switch off gradients of D's parameters that G's step does not update; returns those switched.
+
+    A parameter that both optimisers update (e.g. InfoGAN's Q head) keeps its gradient."""
+    shared = {id(p) for p in model.g_parameters()}
+    frozen = [p for p in model.d_parameters() if p.requires_grad and id(p) not in shared]
+    for p in frozen:
+        p.requires_grad_(False)
+    return frozen
+
+
+def _unfreeze(params: list[nn.Parameter]) -> None:
+    for p in params:
+        p.requires_grad_(True)
+
+
 def _restore(ckpt: Checkpoint, model: Model, ema: EMA | None, opt_g, opt_d, sampler) -> tuple[int, int]:
     meta = ckpt.meta
     try:
@@ -215,7 +237,8 @@ def _restore(ckpt: Checkpoint, model: Model, ema: EMA | None, opt_g, opt_d, samp
         if ema is not None:
             ema.G_ema.load_state_dict(ckpt.prefixed("G_ema"))
         optimizer_from_flat(opt_g, ckpt.prefixed("opt_g"), meta["opt_g"])
-        optimizer_from_flat(opt_d, ckpt.prefixed("opt_d"), meta["opt_d"])
+        if opt_d is not None:
+            optimizer_from_flat(opt_d, ckpt.prefixed("opt_d"), meta["opt_d"])
         sampler.load_state_dict(meta["sampler"])
         set_rng_state(ckpt.tensors, meta["rng"])
         return int(meta["step"]), int(meta["images_seen"])
@@ -309,7 +332,7 @@ def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, 
     if ema is not None:
         tensors.update({f"G_ema.{k}": v for k, v in ema.G_ema.state_dict().items()})
     og_t, og_meta = optimizer_to_flat(opt_g, "opt_g")
-    od_t, od_meta = optimizer_to_flat(opt_d, "opt_d")
+    od_t, od_meta = optimizer_to_flat(opt_d, "opt_d") if opt_d is not None else ({}, None)
     rng_t, rng_meta = rng_state()
     tensors.update(og_t | od_t | rng_t)
     meta = {
@@ -329,9 +352,9 @@ def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, 
     prune_checkpoints(run.checkpoints, cfg.train.keep_checkpoints)
 
 
-def _quality(cfg: Config, dataset: Dataset, G: nn.Module, z_dim: int, device, which: str):
+def _quality(cfg: Config, dataset: Dataset, G: nn.Module, prior, device, which: str):
     from gankit.metrics.quality import evaluate_generator
 
-    report = evaluate_generator(G, z_dim, dataset, split=cfg.eval.split, n=cfg.eval.n, seed=cfg.seed, device=device)
+    report = evaluate_generator(G, prior, dataset, split=cfg.eval.split, n=cfg.eval.n, seed=cfg.seed, device=device)
     report.fingerprint["generator"] = which
     return report

@@ -3,7 +3,7 @@
 Example::
 
     from gankit.metrics import FID, load_extractor, evaluate_generator
-    report = evaluate_generator(G, z_dim=100, dataset=load_mnist5k())
+    report = evaluate_generator(G, 100, dataset=load_mnist5k())
     print("\\n".join(report.lines()))
 """
 

@@ -16,7 +16,7 @@ protocol gives on real data, printed beside it:
 Example::
 
     from gankit.metrics import evaluate_generator
-    report = evaluate_generator(G, z_dim=100, dataset=load_mnist5k())
+    report = evaluate_generator(G, 100, dataset=load_mnist5k())
     print("\\n".join(report.lines()))
     # FID 21.80 (real-vs-real 23.07)  KID -9.3534 (real-vs-real -6.9218)  | mnist5k test, N=500
     #   generated vs 500 real; extractor digit-mnist5k sha256:fc936d373eb8..; seed 0
@@ -42,7 +42,7 @@ from gankit.errors import ConfigError, GankitError
 from gankit.metrics.extractor import EXTRACTORS, FeatureExtractor, extractor_for
 from gankit.metrics.fid import FID, KID
 from gankit.metrics.modes import ModeReport, mode_metrics
-from gankit.sampling import generate, latent
+from gankit.sampling import LatentPrior, generate
 
 DEFAULT_TOY_N = 2500  # the PacGAN protocol scores 2,500 samples
 N_STD = 3.0  # HQ radius of the protocol, in component standard deviations
@@ -141,8 +141,9 @@ def _subset(x: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
     return x[torch.randperm(len(x), generator=g)[:n]]
 
 
-def _generate(G: nn.Module, z_dim: int, n: int, seed: int, device: torch.device | str, shape: tuple) -> torch.Tensor:
-    fake = generate(G, latent(n, z_dim, seed, device))
+def _generate(G: nn.Module, prior: LatentPrior, n: int, seed: int, device: torch.device | str,
+              shape: tuple) -> torch.Tensor:
+    fake = generate(G, prior.sample(n, seed=seed, device=device))
     if tuple(fake.shape[1:]) != tuple(shape):
         raise GankitError(
             f"generator output has shape {tuple(fake.shape[1:])} per sample, the dataset's samples {tuple(shape)}"
@@ -162,7 +163,7 @@ def _check_n(n: int, available: int, split: str, dataset: str) -> None:
 
 def evaluate_generator(
     G: nn.Module,
-    z_dim: int,
+    prior: LatentPrior | int,
     dataset: Dataset,
     split: str = "test",
     n: int | None = None,
@@ -176,24 +177,25 @@ def evaluate_generator(
     KID of N generated images vs N images of ``split`` (N defaults to the split's size), beside
     real-vs-real at the same N (N train images vs the same reference). Toy mixtures with ``centres``:
     mode metrics of n (default 2,500) generated samples beside n samples of ``split``. Else kind "none".
-    z comes from ``gankit.sampling.latent(n, z_dim, seed)``; the same ``seed`` draws the real subsets
+    G's inputs come from ``prior.sample(n, seed=seed)`` (an int means N(0, I) of that width); the same ``seed`` draws the real subsets
     and the KID subsets. G's train/eval mode is restored afterwards.
 
     Example::
 
-        report = evaluate_generator(G_ema, cfg.net.z_dim, dataset, split="test", seed=0)
+        report = evaluate_generator(G_ema, model.prior, dataset, split="test", seed=0)
         for line in report.lines():
             print(line)
     """
     info = dataset.info
-    base = {"dataset": info.name, "gankit_version": gankit_version()}
+    prior = LatentPrior(prior) if isinstance(prior, int) else prior
+    base = {"dataset": info.name, "gankit_version": gankit_version(), "prior": repr(prior)}
     if getattr(dataset, "centres", None) is not None:
-        return _mode_report(G, z_dim, dataset, split, n or DEFAULT_TOY_N, seed, device, base)
+        return _mode_report(G, prior, dataset, split, n or DEFAULT_TOY_N, seed, device, base)
     if info.kind == "image":
         if extractor is None:
             extractor = extractor_for(info, device=device)
         if extractor is not None:
-            return _fid_kid_report(G, z_dim, dataset, split, n, seed, device, extractor, base)
+            return _fid_kid_report(G, prior, dataset, split, n, seed, device, extractor, base)
         shapes = ", ".join(str((1, s, s)) for s in EXTRACTORS.values())
         reason = (
             f"{info.name} images have shape {info.shape}; gankit ships feature extractors only for {shapes} "
@@ -206,7 +208,7 @@ def evaluate_generator(
 
 def _fid_kid_report(
     G: nn.Module,
-    z_dim: int,
+    prior: LatentPrior,
     dataset: Dataset,
     split: str,
     n: int | None,
@@ -232,7 +234,7 @@ def _fid_kid_report(
     # Features of the real images are computed once and shared by both metrics and both comparisons.
     ref_feats = extractor(_subset(reference.x, n, g))
     train_feats = extractor(_subset(train.x, n, g))
-    fake = _generate(G, z_dim, n, seed, device, info.shape)
+    fake = _generate(G, prior, n, seed, device, info.shape)
     non_finite = int((~torch.isfinite(fake.flatten(1))).any(dim=1).sum())
 
     def fid_kid(feats: torch.Tensor) -> tuple[float, float, float, int, int]:
@@ -272,14 +274,14 @@ def _fid_kid_report(
         "kid_subsets": subsets,
         "kid_subset_size": size,
         "seed": seed,
-        "z_dim": z_dim,
+        "z_dim": prior.dim,
     }
     return QualityReport("fid_kid", values, fingerprint)
 
 
 def _mode_report(
     G: nn.Module,
-    z_dim: int,
+    prior: LatentPrior,
     dataset: Dataset,
     split: str,
     n: int,
@@ -291,7 +293,7 @@ def _mode_report(
     centres, std = dataset.centres, float(dataset.std)
     reference = dataset.split(split)
     _check_n(n, len(reference), split, info.name)
-    fake = _generate(G, z_dim, n, seed, device, info.shape)
+    fake = _generate(G, prior, n, seed, device, info.shape)
     # The split's rows are samples of the true mixture (drawn once, the same in every run), so they
     # score the physical limit at the same n.
     true = _subset(reference.x, n, torch.Generator().manual_seed(seed))
@@ -309,7 +311,7 @@ def _mode_report(
         "n_std": N_STD,
         "reverse_kl": "KL(HQ mode histogram || uniform), natural log",
         "seed": seed,
-        "z_dim": z_dim,
+        "z_dim": prior.dim,
     }
     return QualityReport("modes", values, fingerprint)
 

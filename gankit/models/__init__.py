@@ -7,11 +7,11 @@ from gankit.models.base import Model, StepResult
 
 
 def build_model(cfg, info, device) -> Model:  # cfg: Config, info: DataInfo
-    """Build the model family named ``cfg.model`` for data described by ``info``."""
+    """Build the model family named ``cfg.model.name`` for data described by ``info``."""
     from gankit import plugins  # noqa: F401  (fills the registries)
     from gankit.registry import MODELS
 
-    return MODELS.get(cfg.model)(cfg, info, device)
+    return MODELS.get(cfg.model.name)(cfg, info, device)
 
 
 __all__ = ["Model", "StepResult", "build_model"]

@@ -11,6 +11,7 @@ from gankit.models.base import Model, StepResult
 from gankit.nets import build_nets
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
+from gankit.sampling import LatentPrior
 
 
 class GAN(Model):
@@ -20,13 +21,13 @@ class GAN(Model):
 
         model = GAN(G, D, NonSaturating(), z_dim=100)
         d = model.d_step(real_batch, None)   # d.loss, d.stats["d_acc_real"], ...
-        g = model.g_step(64, None)
+        g = model.g_step(real_batch, None)
     """
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, objective: Objective, z_dim: int) -> None:
         self.nets = {"G": G, "D": D}
         self.objective = objective
-        self.z_dim = z_dim
+        self.prior = LatentPrior(z_dim)
 
     def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
         with torch.no_grad():  # D's step needs no gradient through G
@@ -43,9 +44,8 @@ class GAN(Model):
             },
         )
 
-    def g_step(self, batch_size: int, y: torch.Tensor | None) -> StepResult:
-        device = next(self.G.parameters()).device
-        fake_out = self.D(self.G(self.sample_z(batch_size, device)))
+    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+        fake_out = self.D(self.G(self.sample_z(len(real), real.device)))
         loss = self.objective.g_loss(fake_out)
         return StepResult(loss, {"g_loss": loss.detach()})
 

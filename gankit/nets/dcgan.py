@@ -62,7 +62,7 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (N, C, S, S) -> one unnormalised score per image (N,)."""
+    """images (N, C, S, S) -> one unnormalised score per image (N,); ``features`` + ``head``."""
 
     def __init__(self, channels: int, image_size: int, width: int) -> None:
         super().__init__()
@@ -76,8 +76,12 @@ class DCGANDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(c_in * base * base, 1)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The flattened output of the last convolution (N, features), the input of ``head``."""
+        return self.body(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x)).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)
 
 
 @NETS.register("dcgan", "DCGAN pair; depth follows the image size (8, 28, 32, 64, ...)")

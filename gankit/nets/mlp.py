@@ -33,14 +33,23 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (N, *shape) -> one unnormalised score per sample (N,); LeakyReLU(0.2) hidden layers."""
+    """x (N, *shape) -> one unnormalised score per sample (N,); LeakyReLU(0.2) hidden layers.
+
+    ``features(x)`` is the last hidden layer (N, width), ``head`` the linear map to the score."""
 
     def __init__(self, shape: tuple[int, ...], width: int, depth: int) -> None:
         super().__init__()
-        self.net = mlp([int(torch.tensor(shape).prod())] + [width] * depth + [1], nn.LeakyReLU, negative_slope=0.2)
+        self.body = nn.Sequential(
+            mlp([int(torch.tensor(shape).prod())] + [width] * depth, nn.LeakyReLU, negative_slope=0.2),
+            nn.LeakyReLU(0.2),
+        )
+        self.head = nn.Linear(width, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.flatten(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)
 
 
 @NETS.register("mlp", "MLP pair for vector data (width hidden units, depth hidden layers)")

@@ -53,7 +53,7 @@ def ring() -> Dataset:
 
 def test_generator_replaying_the_test_split_scores_fid_zero(digits):
     test = digits.split("test")
-    report = evaluate_generator(Replay(test.x), z_dim=3, dataset=digits, split="test", seed=0)
+    report = evaluate_generator(Replay(test.x), 3, dataset=digits, split="test", seed=0)
     v, fp = report.values, report.fingerprint
     assert report.kind == "fid_kid"
     # The same 180 images on both sides (in another order): FID 0 up to rounding.
@@ -72,7 +72,7 @@ def test_generator_replaying_the_test_split_scores_fid_zero(digits):
 
 
 def test_report_lines_carry_the_fingerprint(digits):
-    report = evaluate_generator(Replay(digits.split("test").x), z_dim=3, dataset=digits)
+    report = evaluate_generator(Replay(digits.split("test").x), 3, dataset=digits)
     text = "\n".join(report.lines())
     sha = load_extractor("digit-digits").sha256
     for part in ("FID", "KID", "real-vs-real", "digit-digits", f"sha256:{sha[:12]}", "N=180", "digits test", "seed 0"):
@@ -84,16 +84,16 @@ def test_report_lines_carry_the_fingerprint(digits):
 
 def test_noise_generator_scores_far_above_real_vs_real(digits):
     noise = torch.rand(180, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    report = evaluate_generator(Replay(noise), z_dim=3, dataset=digits)
+    report = evaluate_generator(Replay(noise), 3, dataset=digits)
     assert report.values["fid"] > 10 * report.values["fid_real_vs_real"]
     assert report.values["kid"] > 10 * abs(report.values["kid_real_vs_real"])
 
 
 def test_latents_come_from_the_seeded_sampler_and_results_are_deterministic(digits):
     G = Replay(digits.split("test").x)
-    first = evaluate_generator(G, z_dim=5, dataset=digits, n=100, seed=7)
+    first = evaluate_generator(G, 5, dataset=digits, n=100, seed=7)
     torch.testing.assert_close(torch.cat(G.seen_z), latent(100, 5, seed=7), rtol=0, atol=0)
-    second = evaluate_generator(Replay(digits.split("test").x), z_dim=5, dataset=digits, n=100, seed=7)
+    second = evaluate_generator(Replay(digits.split("test").x), 5, dataset=digits, n=100, seed=7)
     assert first.to_dict() == second.to_dict()
     assert first.fingerprint["n_generated"] == first.fingerprint["n_real"] == 100
     assert "N=100 generated vs 100 real" in first.lines()[0]
@@ -101,24 +101,24 @@ def test_latents_come_from_the_seeded_sampler_and_results_are_deterministic(digi
 
 def test_generator_mode_is_restored(digits):
     G = Replay(digits.split("test").x).train()
-    evaluate_generator(G, z_dim=3, dataset=digits, n=50)
+    evaluate_generator(G, 3, dataset=digits, n=50)
     assert G.training
 
 
 def test_bad_requests_are_one_line_errors(digits):
     G = Replay(digits.split("test").x)
     with pytest.raises(ConfigError, match="eval.n"):
-        evaluate_generator(G, z_dim=3, dataset=digits, n=181)
+        evaluate_generator(G, 3, dataset=digits, n=181)
     with pytest.raises(GankitError, match="shape"):
-        evaluate_generator(Replay(torch.zeros(10, 1, 28, 28)), z_dim=3, dataset=digits, n=10)
+        evaluate_generator(Replay(torch.zeros(10, 1, 28, 28)), 3, dataset=digits, n=10)
     with pytest.raises(ConfigError, match="extractor"):
-        evaluate_generator(G, z_dim=3, dataset=digits, extractor=load_extractor("digit-mnist5k"))
+        evaluate_generator(G, 3, dataset=digits, extractor=load_extractor("digit-mnist5k"))
 
 
 def test_non_finite_generator_output_is_reported_not_raised(digits):
     images = digits.split("test").x.clone()
     images[3] = float("nan")
-    report = evaluate_generator(Replay(images), z_dim=3, dataset=digits)
+    report = evaluate_generator(Replay(images), 3, dataset=digits)
     assert math.isnan(report.values["fid"]) and report.values["non_finite_generated"] == 1
     assert math.isfinite(report.values["fid_real_vs_real"])
     assert any("non-finite" in line for line in report.lines())
@@ -129,7 +129,7 @@ def test_non_finite_generator_output_is_reported_not_raised(digits):
 
 
 def test_generator_on_the_ring8_centres(ring):
-    report = evaluate_generator(Replay(ring.centres), z_dim=2, dataset=ring)
+    report = evaluate_generator(Replay(ring.centres), 2, dataset=ring)
     v, fp = report.values, report.fingerprint
     assert report.kind == "modes"
     assert v["modes_covered"] == 8 == v["n_modes"]
@@ -147,7 +147,7 @@ def test_generator_on_the_ring8_centres(ring):
 
 
 def test_collapsed_generator_on_ring8(ring):
-    report = evaluate_generator(Replay(ring.centres[:1]), z_dim=2, dataset=ring, n=500)
+    report = evaluate_generator(Replay(ring.centres[:1]), 2, dataset=ring, n=500)
     assert report.values["modes_covered"] == 1
     assert report.values["reverse_kl"] == pytest.approx(math.log(8), rel=1e-12)
     assert report.fingerprint["n_generated"] == 500
@@ -158,10 +158,10 @@ def test_collapsed_generator_on_ring8(ring):
 
 def test_data_without_a_figure_says_why(digits):
     spiral = make_toy("spiral", Spiral(), n_train=100, n_eval=100)
-    report = evaluate_generator(Replay(torch.zeros(4, 2)), z_dim=2, dataset=spiral)
+    report = evaluate_generator(Replay(torch.zeros(4, 2)), 2, dataset=spiral)
     assert report.kind == "none" and report.values == {}
     assert report.lines()[0].startswith("no quality figure: spiral")
     colour = Dataset(DataInfo("cifar-like", "image", (3, 32, 32), 10), {"test": Split(torch.zeros(4, 3, 32, 32))})
-    report = evaluate_generator(Replay(torch.zeros(4, 3, 32, 32)), z_dim=2, dataset=colour)
+    report = evaluate_generator(Replay(torch.zeros(4, 3, 32, 32)), 2, dataset=colour)
     assert report.kind == "none" and "(3, 32, 32)" in report.lines()[0]
     assert isinstance(report, QualityReport) and report.to_dict()["fingerprint"]["dataset"] == "cifar-like"
