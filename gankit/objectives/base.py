@@ -18,6 +18,9 @@ class Objective:
     """Base class. Subclasses set ``name`` and implement :meth:`d_loss` and :meth:`g_loss`."""
 
     name: str = "objective"
+    incompatible: dict[str, str] = {}
+    """Config keys this objective cannot be combined with (e.g. "reg.label_smoothing"), each with the
+    reason; ``gankit.plugins.check`` turns a clash into a one-line ConfigError."""
 
     def d_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
