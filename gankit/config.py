@@ -60,7 +60,8 @@ class NetConfig(Strict):
 
 class ObjectiveConfig(Strict):
     name: str = "nonsaturating"
-    """Objective: minimax (the saturating original) or nonsaturating."""
+    """Objective by registered name: minimax, nonsaturating, lsgan, wgan, wgan-gp, hinge, loss-sensitive,
+    gls-gan, ebgan, fgan (its divergence in params); `gankit presets` shows them in use."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments of the objective (checked against its signature)."""
 
@@ -87,10 +88,11 @@ class OrthoJacobianConfig(Strict):
     weight: float = Field(0.0, ge=0)
     """Weight of the orthonormal-Jacobian penalty ||J^T J - I||_F^2 on G (Localized GAN); 0 is off."""
     n_dirs: int = Field(4, ge=1)
-    """How many random latent directions span the subset J is measured on."""
+    """How many random latent axes J is measured on (at most net.z_dim are used: all of them when smaller)."""
     method: Literal["autograd", "fd"] = "autograd"
-    """Exact Jacobian-vector products, or finite differences with step eps."""
+    """Exact Jacobian-vector products (forward-mode autodiff), or central finite differences with step eps."""
     eps: float = Field(1e-2, gt=0)
+    """Finite-difference step (method=fd only)."""
 
 
 class RegConfig(Strict):
@@ -105,13 +107,15 @@ class RegConfig(Strict):
     """Spectral normalisation of every weight of D (Miyato et al. 2018)."""
     ortho_jacobian: OrthoJacobianConfig = Field(default_factory=OrthoJacobianConfig)
     pack: int = Field(1, ge=1)
-    """PacGAN: D judges this many samples at once (1 is off)."""
+    """PacGAN: D judges this many samples at once (1 is off); train.batch_size must be a multiple."""
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     """One-sided label smoothing: D's target for real samples is 1 - this (Salimans et al. 2016)."""
     feature_matching: float = Field(0.0, ge=0)
     """Weight of ||E f(real) - E f(fake)||^2 on D's features added to G's loss (Salimans et al. 2016)."""
     minibatch_discrimination: int = Field(0, ge=0)
-    """Kernels of a minibatch-discrimination layer before D's head (Salimans et al. 2016); 0 is off."""
+    """Kernels B of a minibatch-discrimination layer before D's head (Salimans et al. 2016); 0 is off."""
+    minibatch_kernel_dim: int = Field(5, ge=1)
+    """Dimension C of each minibatch-discrimination kernel (the paper's T is A x B x C)."""
 
 
 class EMAConfig(Strict):

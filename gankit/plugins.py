@@ -15,7 +15,20 @@ import gankit.data.registry  # noqa: F401,E402
 import gankit.nets.mlp  # noqa: F401,E402
 import gankit.nets.dcgan  # noqa: F401,E402
 import gankit.objectives.gan  # noqa: F401,E402
+import gankit.objectives.lsgan  # noqa: F401,E402
+import gankit.objectives.wgan  # noqa: F401,E402
+import gankit.objectives.hinge  # noqa: F401,E402
+import gankit.objectives.loss_sensitive  # noqa: F401,E402
+import gankit.objectives.ebgan  # noqa: F401,E402
+import gankit.objectives.fgan  # noqa: F401,E402
 import gankit.models.gan  # noqa: F401,E402
+import gankit.models.bigan  # noqa: F401,E402
+import gankit.models.ssgan  # noqa: F401,E402
+import gankit.models.vae  # noqa: F401,E402
+import gankit.models.latent_gan  # noqa: F401,E402
+import gankit.models.cgan  # noqa: F401,E402
+import gankit.models.acgan  # noqa: F401,E402
+import gankit.models.infogan  # noqa: F401,E402
 
 
 def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
@@ -36,6 +49,19 @@ def check(cfg) -> None:  # cfg: gankit.config.Config
     objective = OBJECTIVES.get(cfg.objective.name)
     check_kwargs(objective, cfg.objective.params, "objective.params", f"objective {cfg.objective.name!r}")
     try:
-        objective(**cfg.objective.params)
+        obj = objective(**cfg.objective.params)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"objective.params: {e}") from None
+    # Objectives that need more than D's scores rely on hooks of the step (gankit.objectives.base).
+    hooks = [name for name, on in (("needs_samples", obj.needs_samples),
+                                   ("needs_embeddings", obj.needs_embeddings),
+                                   ("discriminator", obj.discriminator is not None),
+                                   ("clip_value", obj.clip_value is not None)) if on]
+    if hooks and not getattr(MODELS.get(cfg.model.name), "objective_hooks", False):
+        raise ConfigError(f"objective.name: {cfg.objective.name} needs {', '.join(hooks)} from the training step, "
+                          f"which model {cfg.model.name!r} does not provide; use model=gan")
+    if getattr(objective, "needs_gradient_penalty", False) and cfg.reg.gp.weight == 0:
+        raise ConfigError(f"reg.gp.weight: objective {cfg.objective.name} needs reg.gp.weight > 0 (e.g. 10)")
+    from gankit.regularizers import check_config as check_reg
+
+    check_reg(cfg)  # every reg.* switch that is on: model applies it, objective allows it, sizes fit

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from gankit.objectives.base import Objective
 from gankit.registry import OBJECTIVES
+from gankit.regularizers.label_smoothing import smoothed_logistic_d_loss
 
 
 def gan_value(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
@@ -33,6 +34,10 @@ def gan_value(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
 class _OriginalGAN(Objective):
     def d_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
         return -gan_value(real_out, fake_out)
+
+    def d_loss_smoothed(self, real_out: torch.Tensor, fake_out: torch.Tensor, alpha: float) -> torch.Tensor:
+        """D's loss with one-sided label smoothing: real target 1 - alpha (``reg.label_smoothing``)."""
+        return smoothed_logistic_d_loss(real_out, fake_out, alpha)
 
 
 @OBJECTIVES.register("minimax", "original GAN, saturating: G minimises E log(1 - D(G(z)))")
