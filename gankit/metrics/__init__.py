@@ -19,6 +19,16 @@ from gankit.metrics.extractor import (
 from gankit.metrics.fid import FID, KID, frechet_distance
 from gankit.metrics.modes import ModeReport, mode_metrics
 from gankit.metrics.quality import QualityReport, evaluate_generator
+from gankit.metrics.result import MetricResult, cached_tensors, fingerprint
+from gankit.metrics.inception_score import InceptionScore
+from gankit.metrics.fid_inf import fid_infinity
+from gankit.metrics.prdc import PRDC, prdc
+from gankit.metrics.memorization import memorization
+from gankit.metrics.mre import MREConfig, mre_report, reconstruction_errors
+from gankit.metrics.jacobian import jacobian_spectrum
+from gankit.metrics.dstar import dstar_check
+from gankit.metrics.entropy import kl_entropy
+from gankit.metrics.inception import load_inception
 
 __all__ = [
     "DigitClassifier",
@@ -33,4 +43,19 @@ __all__ = [
     "mode_metrics",
     "QualityReport",
     "evaluate_generator",
+    "MetricResult",
+    "cached_tensors",
+    "fingerprint",
+    "InceptionScore",
+    "fid_infinity",
+    "PRDC",
+    "prdc",
+    "memorization",
+    "MREConfig",
+    "mre_report",
+    "reconstruction_errors",
+    "jacobian_spectrum",
+    "dstar_check",
+    "kl_entropy",
+    "load_inception",
 ]

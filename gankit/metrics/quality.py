@@ -67,9 +67,10 @@ def gankit_version() -> str:
 class QualityReport:
     """A quality figure, its values and its fingerprint.
 
-    ``kind`` is "fid_kid" (images with a feature extractor), "modes" (mixtures with known centres)
-    or "none" (no figure; ``fingerprint["reason"]`` says why). ``values`` holds plain floats and
-    ints; ``fingerprint`` says what produced them. ``lines()`` is the printable form.
+    ``kind`` is "fid_kid" (images with a feature extractor), "modes" (mixtures with known centres),
+    "stacked_modes" (Stacked MNIST, :mod:`gankit.metrics.stacked`) or "none" (no figure;
+    ``fingerprint["reason"]`` says why). ``values`` holds plain floats and ints; ``fingerprint`` says
+    what produced them. ``lines()`` is the printable form.
 
     Example::
 
@@ -78,7 +79,7 @@ class QualityReport:
         json.dumps(report.to_dict())
     """
 
-    kind: Literal["fid_kid", "modes", "none"]
+    kind: Literal["fid_kid", "modes", "stacked_modes", "none"]
     values: dict[str, Any] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
@@ -191,6 +192,10 @@ def evaluate_generator(
     base = {"dataset": info.name, "gankit_version": gankit_version(), "prior": repr(prior)}
     if getattr(dataset, "centres", None) is not None:
         return _mode_report(G, prior, dataset, split, n or DEFAULT_TOY_N, seed, device, base)
+    if getattr(dataset, "digits", None) is not None:  # Stacked MNIST: modes + KL over 1,000 digit triples
+        from gankit.metrics.stacked import stacked_report  # imports this module, so not at the top
+
+        return stacked_report(G, prior, dataset, split, n, seed, device, extractor, base)
     if info.kind == "image":
         if extractor is None:
             extractor = extractor_for(info, device=device)

@@ -10,7 +10,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from gankit.metrics.fid import FID, KID, frechet_distance, mmd2_unbiased
+from gankit.metrics.fid import FID, KID, _gram, _trace_sqrt_product, frechet_distance, mmd2_unbiased
 
 
 def correlated(n: int, d: int, seed: int, shift: float = 0.0) -> torch.Tensor:
@@ -46,6 +46,25 @@ def test_fid_of_a_sample_with_itself_is_zero():
     fid.update(x, real=False)
     scale = torch.trace(torch.cov(x.T)).item()
     assert abs(fid.compute()) <= 1e-6 * scale
+
+
+def test_gram_by_syrk_equals_the_matmul():
+    f = correlated(300, 40, seed=2, shift=1.0)
+    g = _gram(f)
+    assert torch.equal(g, g.T)
+    assert torch.allclose(g, f.T @ f, rtol=1e-12, atol=1e-9)
+    assert torch.allclose(_gram(f[:, ::2]), f[:, ::2].T @ f[:, ::2], rtol=1e-12, atol=1e-9)  # a strided view
+
+
+def test_trace_sqrt_product_agrees_on_the_cholesky_and_the_singular_path():
+    rng = np.random.default_rng(0)
+    s2 = torch.from_numpy(random_cov(12, rng))
+    a = torch.from_numpy(rng.standard_normal((12, 5)))
+    singular = a @ a.T  # rank 5: no Cholesky factor, so the eigh fallback runs
+    for s1 in (torch.from_numpy(random_cov(12, rng)), singular):
+        expected = np.trace(np.real(scipy.linalg.sqrtm(s1.numpy() @ s2.numpy())))
+        assert float(_trace_sqrt_product(s1, s2)) == pytest.approx(expected, rel=1e-7)
+    assert int(torch.linalg.cholesky_ex(singular).info) != 0
 
 
 def test_fid_of_a_rank_deficient_sample_with_itself_is_zero():
