@@ -30,5 +30,12 @@ def sample(*args, **kwargs):
     return _sample(*args, **kwargs)
 
 
-__all__ = ["Config", "load_config", "presets", "train", "sample", "GankitError", "ConfigError", "DataError",
+def evaluate(*args, **kwargs):
+    """See :func:`gankit.evaluation.evaluate` (the twin of ``gankit eval``)."""
+    from gankit.evaluation import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)
+
+
+__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "GankitError", "ConfigError", "DataError",
            "CheckpointError", "__version__"]

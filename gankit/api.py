@@ -11,7 +11,7 @@ from gankit.config import Config, load_config
 from gankit.data import build_dataset
 from gankit.engine.checkpoint import Checkpoint, load_latest
 from gankit.engine.rundir import RunDir
-from gankit.errors import CheckpointError
+from gankit.errors import CheckpointError, GankitError
 from gankit.models import Model, build_model
 from gankit.sampling import generate
 from gankit.viz import save_samples
@@ -51,16 +51,34 @@ def _pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
 
 
 def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: bool = False, seed: int = 0,
-           device: str | torch.device = "cpu") -> Path:
+           device: str | torch.device = "cpu", label: int | None = None) -> Path:
     """Draw ``n`` samples from a trained run and save them as a grid (images) or a plot (vectors).
+
+    Conditional runs (cgan, acgan; infogan's categorical code): ``label=k`` draws ``n`` samples of class
+    (code) k; without it the picture is the prior's class-by-row grid (K rows of the same K latents, so
+    ``n`` is not used). ``label`` on an unconditional run is a :class:`GankitError`.
 
     Example::
 
         gankit.sample("runs/00000-mnist5k-dcgan-nonsaturating", n=64, out="grid.png", ema=True)
+        gankit.sample("runs/00001-mnist5k-dcgan-nonsaturating", out="sevens.png", label=7)  # a cgan run
     """
     cfg, model, ckpt = load_run(run_dir, device)
     G, step = _pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
-    x = generate(G, model.prior.sample(n, seed=seed, device=device))
+    x = generate(G, _sample_rows(model, cfg, n, seed, device, label))
     dataset = build_dataset(cfg.data) if x.dim() == 2 else None
     which = "G_ema" if ema else "G"
-    return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}")
+    what = f", class {label}" if label is not None else ""
+    return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}{what}")
+
+
+def _sample_rows(model: Model, cfg: Config, n: int, seed: int, device, label: int | None) -> torch.Tensor:
+    """G's input rows for ``sample``: n rows of class ``label``, the class-by-row grid, or n plain draws."""
+    classes = getattr(model.prior, "num_classes", None)  # set by class- and code-conditioned priors
+    if label is None:
+        return model.prior.grid(n, seed, device) if classes else model.prior.sample(n, seed=seed, device=device)
+    if not classes:
+        raise GankitError(f"--class: this run's model ({cfg.model.name}) is unconditional; drop --class")
+    if not 0 <= label < classes:
+        raise GankitError(f"--class: {label} is not a class of this run; choose 0..{classes - 1}")
+    return model.prior.sample(n, seed=seed, device=device, y=torch.full((n,), label, dtype=torch.long))

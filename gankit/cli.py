@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--runs-root", default="runs", help="parent of numbered run folders (default: runs)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
     t.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    t.add_argument("--labels", type=int, metavar="N",
+                   help="keep the labels of only N training samples (sets data.labels; semi-supervised)")
 
     s = sub.add_parser("sample", help="draw samples from a trained run into a PNG")
     s.add_argument("run_dir")
@@ -33,6 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="grid.png")
     s.add_argument("--ema", action="store_true", help="use the EMA of G")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--class", dest="label", type=int, metavar="K",
+                   help="conditional runs (cgan, acgan, infogan code): draw N samples of class K; "
+                        "without it they show a class-by-row grid")
+
+    e = sub.add_parser("eval", help="fingerprinted metrics of a trained run -> RUN_DIR/eval.json")
+    e.add_argument("run_dir")
+    e.add_argument("--metrics", help="comma-separated (fid,kid,is,fid_inf,prdc,precision,recall,density,coverage,"
+                   "memorization,mre,jacobian,cas,modes,dstar,entropy); default depends on the data")
+    e.add_argument("--n", type=int, help="samples per side (default: the split's size; 2500 for toy data)")
+    e.add_argument("--split", default="test", help="real reference split: val or test (default test)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--ema", action="store_true", help="evaluate the EMA of G")
+    e.add_argument("--device", default="cpu")
 
     sub.add_parser("presets", help="list the named presets")
     return p
@@ -41,8 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from gankit.config import load_config
 
-    if args.resume and (args.preset or args.config or args.run_dir):
-        raise GankitError("--resume takes the config from the run's checkpoint; drop --preset/--config/--run-dir")
+    if args.resume and (args.preset or args.config or args.run_dir or args.labels is not None):
+        raise GankitError("--resume takes the config from the run's checkpoint; drop --preset/--config/--run-dir/--labels")
     if args.resume:
         if args.dry_run:
             from gankit.engine.checkpoint import load_latest
@@ -56,7 +71,8 @@ def _train(args: argparse.Namespace) -> int:
 
         train(resume=args.resume, overrides=args.overrides)
         return 0
-    cfg = load_config(preset=args.preset, file=args.config, overrides=args.overrides)
+    overrides = args.overrides + ([f"data.labels={args.labels}"] if args.labels is not None else [])
+    cfg = load_config(preset=args.preset, file=args.config, overrides=overrides)
     if args.dry_run:
         print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
         return 0
@@ -72,8 +88,17 @@ def _sample(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise GankitError(f"--n: must be at least 1, got {args.n}")
-    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed)
+    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed, label=args.label)
     print(f"wrote {path}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from gankit.evaluation import evaluate
+
+    report = evaluate(args.run_dir, metrics=args.metrics, n=args.n, split=args.split, seed=args.seed,
+                      ema=args.ema, device=args.device)
+    print(f"wrote {report.path}")
     return 0
 
 
@@ -91,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gankit` console command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "presets": _presets}[args.command](args)
+        return {"train": _train, "sample": _sample, "eval": _eval, "presets": _presets}[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {e}", file=sys.stderr)
         return 2

@@ -60,6 +60,58 @@ class LatentPrior:
         return f"{type(self).__name__}(dim={self.dim})"
 
 
+
+class ConditionalPrior(LatentPrior):
+    """Rows ``[z, one_hot(y)]`` for class-conditional generators (CGAN, ACGAN): z ~ N(0, I), y uniform.
+
+    ``dim = z_dim + num_classes``; ``y`` (N,) int fixes the classes. The plain generator fed these
+    rows is the concatenation-conditioned CGAN generator of Mirza & Osindero (2014), Fig. 1.
+    ``grid`` lays classes out one per row: ``num_classes`` rows of the same ``num_classes`` z's.
+
+    Example::
+
+        prior = ConditionalPrior(100, 10)
+        rows = prior.sample(8, seed=0, y=torch.full((8,), 7))   # eight 7s
+        prior.labels(rows)                                        # tensor([7, 7, ...])
+    """
+
+    def __init__(self, z_dim: int, num_classes: int) -> None:
+        if num_classes < 2:
+            raise ValueError(f"a conditional prior needs at least 2 classes, got {num_classes}")
+        super().__init__(z_dim + num_classes)
+        self.z_dim, self.num_classes = z_dim, num_classes
+
+    def draw(self, n: int, generator: torch.Generator | None, device: torch.device | str,
+             y: torch.Tensor | None) -> torch.Tensor:
+        z = torch.randn(n, self.z_dim, generator=generator, device=device)
+        y = self.check_labels(n, y, device) if y is not None else \
+            torch.randint(self.num_classes, (n,), generator=generator, device=device)
+        return torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
+
+    def check_labels(self, n: int, y: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+        """``y`` as an (n,) int64 tensor on ``device``; a wrong shape or a class out of range is an error."""
+        y = torch.as_tensor(y, dtype=torch.long).to(device)
+        if y.shape != (n,):
+            raise ValueError(f"y must have shape ({n},), got {tuple(y.shape)}")
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+            raise ValueError(f"classes must lie in 0..{self.num_classes - 1}, got {y.min().item()}..{y.max().item()}")
+        return y
+
+    def labels(self, rows: torch.Tensor) -> torch.Tensor:
+        """The class of each row (N,) int64: the position of its one-hot."""
+        return rows[:, self.z_dim:].argmax(dim=1)
+
+    def grid(self, n: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """``num_classes`` rows of ``num_classes`` samples (``n`` is not used): row k is class k, and
+        column j uses the same z in every row, so a square grid shows what the class alone changes."""
+        k = self.num_classes
+        z = latent(k, self.z_dim, seed).repeat(k, 1)  # (k*k, z_dim): z_0..z_{k-1}, then again per row
+        y = torch.arange(k).repeat_interleave(k)
+        return torch.cat([z, nn.functional.one_hot(y, k).to(z.dtype)], dim=1).to(device)
+
+    def __repr__(self) -> str:
+        return f"ConditionalPrior(z_dim={self.z_dim}, num_classes={self.num_classes})"
+
 @torch.no_grad()
 def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """G(z) in eval mode, batched, returned on the CPU as float32. G's train/eval mode is restored."""

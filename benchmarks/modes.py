@@ -1,0 +1,280 @@
+"""Mode-collapse benchmark on ring8 and grid25 (../shared/BENCHMARKS.md section 1), every objective, 10 seeds.
+
+Protocol (PacGAN's): score 2,500 samples of the trained G; HQ = within 3 std of the nearest mode centre;
+a mode is covered when one HQ sample is nearest to it; reverse KL = KL(HQ mode histogram || uniform).
+Each configuration trains once per seed through ``gankit.train`` and is scored by the trainer's own
+end-of-training figure (:func:`gankit.metrics.quality.evaluate_generator`, seed = the training seed).
+
+Configurations (labels in the table):
+
+- ``<objective>``: every registered objective (``gankit.registry.OBJECTIVES``), from preset
+  ``<dataset>-<objective>`` when one exists, else preset ``ring8`` with ``data.name`` and
+  ``objective.name`` overridden. One that cannot train on 2D vectors (its config check fails) is
+  skipped, and the table says why.
+- ``best``: preset ``<dataset>-best`` (gankit/presets/ring8-best.yaml, grid25-best.yaml).
+- ``best+pack2``, ``best+pack4``: that preset with ``reg.pack`` (PacGAN, Lin et al. 2018).
+- ``best+ortho``: that preset with ``reg.ortho_jacobian.weight`` (Localized GAN's orthonormal penalty).
+
+Per-seed results are appended to ``benchmarks/results/modes.jsonl`` keyed by the resolved config, so
+partial runs add up; the table is rebuilt from every stored seed whose config still matches.
+
+    OMP_NUM_THREADS=1 python benchmarks/modes.py                                  # everything, 10 seeds
+    OMP_NUM_THREADS=1 python benchmarks/modes.py --configs best,nonsaturating --datasets ring8 --seeds 3
+    OMP_NUM_THREADS=1 python benchmarks/modes.py --report-only                     # table from stored seeds
+
+Writes the section "modes" of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "modes.jsonl"
+DATASETS = ("ring8", "grid25")
+CPU_BUDGET_S = 120.0  # the issue's limit: each seed at most 2 CPU minutes
+QUIET = ["train.tensorboard=false", "train.checkpoint_every=0", "train.sample_every=0", "train.log_every=1000000",
+         "eval.at_end=true", "eval.split=test", "train.device=cpu"]
+VARIANTS = {  # label -> overrides on top of the <dataset>-best preset
+    "best": [],
+    "best+pack2": ["reg.pack=2"],
+    "best+pack4": ["reg.pack=4"],
+    "best+ortho": ["reg.ortho_jacobian.weight=0.1"],
+}
+
+# ../shared/BENCHMARKS.md section 1, copied with their sources: (label, ring8 modes, %HQ, rKL, grid25 ...).
+PUBLISHED = [
+    ("GAN (VEEGAN Table 1)", "1", "99.3", "", "3.3", "0.5", ""),
+    ("Unrolled GAN (VEEGAN Table 1)", "7.6", "35.6", "", "23.6", "16", ""),
+    ("VEEGAN (VEEGAN Table 1)", "8", "52.9", "", "24.6", "40", ""),
+    ("WGAN-GP (GDPP Table 1)", "6.8", "59.6", "", "24.2", "28.7", ""),
+    ("GDPP-GAN (GDPP Table 1)", "8.0", "71.7", "", "24.8", "68.5", ""),
+    ("GAN (PacGAN Table 1)", "6.3", "98.2", "0.45", "17.3", "94.8", "0.70"),
+    ("PacGAN2 (PacGAN Table 1)", "7.9", "95.6", "0.07", "23.8", "91.3", "0.13"),
+    ("PacGAN4 (PacGAN Table 1)", "7.8", "95.9", "0.07", "24.8", "93.6", "0.04"),
+]
+
+
+@dataclass(frozen=True)
+class Job:
+    label: str
+    dataset: str
+    seed: int
+    config: dict[str, Any]  # the resolved config, ready for gankit.train
+    key: str  # hash of the resolved config without its seed: which stored seeds still count
+
+
+def config_for(label: str, dataset: str, steps: int | None) -> tuple[dict[str, Any] | None, str]:
+    """The resolved config of a table row on ``dataset`` (seed 0), or (None, why it cannot run)."""
+    from gankit import plugins
+    from gankit.config import list_presets, load_config
+    from gankit.errors import ConfigError
+
+    presets = list_presets()
+    extra = [f"train.steps={steps}"] if steps else []
+    if label in VARIANTS:
+        preset, overrides = f"{dataset}-best", VARIANTS[label]
+        if preset not in presets:
+            return None, f"no preset {preset}"
+    elif f"{dataset}-{label}" in presets:
+        preset, overrides = f"{dataset}-{label}", []
+    else:
+        from gankit.registry import OBJECTIVES
+
+        preset, overrides = "ring8", [f"data.name={dataset}", f"objective.name={label}"]
+        if getattr(OBJECTIVES.get(label), "needs_gradient_penalty", False):
+            overrides.append("reg.gp.weight=10")  # WGAN-GP's lambda (Gulrajani et al. 2017, Algorithm 1)
+    try:
+        cfg = load_config(preset=preset, overrides=overrides + QUIET + extra)
+        plugins.check(cfg)
+    except ConfigError as e:
+        return None, str(e)
+    return cfg.to_dict(), f"preset {preset}" + (f" + {' '.join(overrides)}" if overrides else "")
+
+
+def config_key(config: dict[str, Any]) -> str:
+    body = {k: v for k, v in config.items() if k not in ("seed", "description")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Train one seed in this (worker) process; returns its scores and its wall and CPU time."""
+    import torch
+
+    torch.set_num_threads(1)
+    import gankit
+
+    config = dict(job.config, seed=job.seed)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = gankit.train(config, run_dir=Path(tmp) / "run", progress=False)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    v = result.quality.values
+    return {"label": job.label, "dataset": job.dataset, "seed": job.seed, "key": job.key,
+            "modes": v["modes_covered"], "n_modes": v["n_modes"], "hq": v["hq_fraction"],
+            "rkl": v["reverse_kl"], "true_hq": v["true_hq_fraction"], "true_rkl": v["true_reverse_kl"],
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "steps": config["train"]["steps"],
+            "generator": result.quality.fingerprint.get("generator"), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def _quiet_run(job: Job) -> dict[str, Any]:
+    # The trainer prints its log and figure; a worker keeps the terminal for the benchmark's own lines.
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return run_job(job)
+
+
+def load_results() -> list[dict[str, Any]]:
+    if not RESULTS.exists():
+        return []
+    return [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error (sample std / sqrt(n)); SE is nan for one value."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    var = sum((x - mean) ** 2 for x in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def _cell(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    m, se = mean_se([scale * x for x in values])
+    return f"{m:.{digits}f}" if math.isnan(se) else f"{m:.{digits}f} +- {se:.{digits}f}"
+
+
+def table(labels: list[str], rows: dict[tuple[str, str], list[dict[str, Any]]],
+          skipped: dict[tuple[str, str], str], sources: dict[tuple[str, str], str]) -> str:
+    head = ("| configuration | ring8 modes | ring8 %HQ | ring8 rKL | ring8 s/seed (CPU s) | grid25 modes | "
+            "grid25 %HQ | grid25 rKL | grid25 s/seed (CPU s) | seeds |\n|" + "---|" * 10 + "\n")
+    lines = []
+    for label in labels:
+        cells, seeds = [], []
+        for ds in DATASETS:
+            got = rows.get((label, ds), [])
+            if got:
+                cells += [_cell([r["modes"] for r in got], digits=1), _cell([r["hq"] for r in got], 100, 1),
+                          _cell([r["rkl"] for r in got], digits=3),
+                          f"{mean_se([r['wall_s'] for r in got])[0]:.0f} ({max(r['cpu_s'] for r in got):.0f} max)"]
+                seeds.append(f"{ds} {len(got)}")
+            else:
+                why = skipped.get((label, ds), "not run")
+                cells += [f"skipped: {why}" if (label, ds) in skipped else "not run", "", "", ""]
+        lines.append(f"| gankit {label} | " + " | ".join(cells) + f" | {', '.join(seeds) or 0} |")
+    published = "\n".join(f"| {p[0]} | {p[1]} | {p[2]} | {p[3]} | | {p[4]} | {p[5]} | {p[6]} | | published |"
+                          for p in PUBLISHED)
+    truth = []
+    for ds in DATASETS:
+        ref = [r for got in rows.values() for r in got if r["dataset"] == ds]
+        if ref:
+            first = min(ref, key=lambda r: r["seed"])
+            truth.append(f"{ds} (seed {first['seed']}): {100 * first['true_hq']:.1f} % HQ, "
+                         f"reverse KL {first['true_rkl']:.4f}")
+    config_lines = "\n".join(f"- `{label}` on {ds}: {src}" for (label, ds), src in sorted(sources.items())
+                             if label in labels)
+    return (head + "\n".join(lines) + "\n" + published + "\n\n"
+            + "Samples of the true mixture under the same scorer (2,500 test-split points): "
+            + "; ".join(truth) + ".\n\nConfigurations:\n\n" + config_lines + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", default="", help="comma-separated labels (objectives, best, best+pack2, "
+                    "best+pack4, best+ortho); default: all")
+    ap.add_argument("--objectives", default="", help="alias of --configs")
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=None, help="override train.steps (a quick partial run)")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (at most 2)")
+    ap.add_argument("--report-only", action="store_true", help="rebuild the table from stored seeds")
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from gankit import plugins  # noqa: F401
+    from gankit.registry import OBJECTIVES
+
+    all_labels = OBJECTIVES.names() + list(VARIANTS)
+    wanted = [s for s in (args.configs or args.objectives).split(",") if s] or all_labels
+    datasets = [d for d in args.datasets.split(",") if d]
+    jobs, skipped, sources, keys = [], {}, {}, {}
+    for label in all_labels:
+        for ds in DATASETS:
+            config, source = config_for(label, ds, args.steps)
+            if config is None:
+                skipped[(label, ds)] = source
+                continue
+            sources[(label, ds)], keys[(label, ds)] = source, config_key(config)
+            if label in wanted and ds in datasets and not args.report_only:
+                done = {r["seed"] for r in load_results() if r["key"] == keys[(label, ds)]}
+                jobs += [Job(label, ds, s, config, keys[(label, ds)]) for s in range(args.seeds) if s not in done]
+    for (label, ds), why in skipped.items():
+        if label in wanted and ds in datasets:
+            print(f"skip {label} on {ds}: {why}", flush=True)
+    # Seed-major order: a run cut short still leaves every configuration with about as many seeds.
+    jobs.sort(key=lambda j: (j.seed, wanted.index(j.label) if j.label in wanted else 0))
+    if jobs:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        workers = max(1, min(args.workers, 2))
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers, maxtasksperchild=1) if workers > 1 else _Serial() as pool:
+            for r in pool.imap_unordered(_quiet_run, jobs):
+                with RESULTS.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+                flag = "  OVER 2 CPU min" if r["cpu_s"] > CPU_BUDGET_S else ""
+                print(f"{r['label']:>14} {r['dataset']:>6} seed {r['seed']}: modes {r['modes']}/{r['n_modes']} "
+                      f"HQ {100 * r['hq']:.1f} % rKL {r['rkl']:.4f}  ({r['wall_s']:.0f} s wall, "
+                      f"{r['cpu_s']:.0f} s CPU){flag}", flush=True)
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in load_results():
+        if keys.get((r["label"], r["dataset"])) == r["key"]:
+            rows.setdefault((r["label"], r["dataset"]), []).append(r)
+    rows = {k: sorted({r["seed"]: r for r in v}.values(), key=lambda r: r["seed"]) for k, v in rows.items()}
+    labels = [lb for lb in all_labels if any((lb, ds) in rows or (lb, ds) in skipped for ds in DATASETS)]
+    not_run = [lb for lb in all_labels if lb not in labels]
+    body = (
+        "## Mode collapse on ring8 and grid25\n\n"
+        "`OMP_NUM_THREADS=1 python benchmarks/modes.py` (partial runs: `--configs best,nonsaturating "
+        "--datasets ring8 --seeds 3`; table only: `--report-only`). Protocol of ../shared/BENCHMARKS.md "
+        "section 1: 2,500 samples of G (G_ema where the preset keeps one), HQ = within 3 std of the nearest "
+        "centre, reverse KL = KL(HQ mode histogram || uniform); mean +- standard error over the training "
+        "seeds counted in the last column; wall time per seed (CPU seconds: the largest over seeds, budget "
+        "120). Rows 'gankit ...' are measured here; the other rows are the published ones.\n\n"
+        + table(labels, rows, skipped, sources)
+        + (f"\nNo stored seeds yet (run them with `--configs {','.join(not_run)}`): {', '.join(not_run)}.\n"
+           if not_run else "")
+    )
+    print(body)
+    write_section("modes", body)
+
+
+class _Serial:
+    """A one-process stand-in for a Pool, so one worker needs no spawn."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def imap_unordered(self, fn, items):
+        return map(fn, items)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Conditional GAN (Mirza & Osindero 2014): G and D both see the class y.
+
+    min_G max_D  E_{x,y}[log D(x | y)] + E_{z,y}[log(1 - D(G(z | y) | y))]          (their Eq. 2)
+
+G's input row is ``[z, one_hot(y)]`` from a :class:`~gankit.sampling.ConditionalPrior`, so the plain
+DCGAN / MLP generator with ``z_dim + K`` inputs is the concatenation-conditioned generator. D is
+conditioned in one of two ways (``model.params.conditioning``):
+
+- ``concat``: one-hot y as extra input channels / features (Mirza & Osindero, Sec. 3.2);
+- ``projection``: D(x, y) = head(f(x)) + <embed(y), f(x)> (Miyato & Koyama 2018).
+
+The adversarial part is the configured objective (``objective.name``) over D(x | y), so the CGAN is
+the plain GAN step with y passed along. Fake samples get classes drawn uniformly by the prior.
+
+This module also holds what the class- and code-conditioned families share: parsing
+``model.params`` and the discriminator's logged accuracies.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+import torch
+from pydantic import ValidationError
+
+from gankit.config import Strict
+from gankit.data.base import DataInfo
+from gankit.errors import ConfigError
+from gankit.models.base import Model, StepResult
+from gankit.nets import build_nets
+from gankit.nets.conditional import ConcatDiscriminator, ProjectionDiscriminator
+from gankit.objectives import Objective, build_objective
+from gankit.registry import MODELS
+from gankit.sampling import ConditionalPrior
+
+P = TypeVar("P", bound=Strict)
+
+
+def parse_params(schema: type[P], params: dict, model: str) -> P:
+    """``model.params`` validated by ``schema``; the first problem becomes a ConfigError naming its key."""
+    try:
+        return schema(**params)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(part) for part in err["loc"])
+        allowed = ", ".join(schema.model_fields)
+        raise ConfigError(f"model.params.{key}: {err['msg']} (model {model!r} takes: {allowed})") from None
+
+
+def require_labels(cfg, info: DataInfo, model: str) -> None:
+    """A class-conditional family needs a labelled dataset with every training label kept."""
+    if info.num_classes < 2:
+        raise ConfigError(f"data.name: model {model!r} needs class labels, but {info.name!r} has none; "
+                          "use a labelled dataset (digits, mnist5k, ...) or model=infogan")
+    if cfg.data.labels is not None and model == "cgan":
+        raise ConfigError("data.labels: model 'cgan' conditions D on every real label; remove data.labels")
+
+
+def d_stats(objective: Objective, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor
+            ) -> dict[str, torch.Tensor]:
+    """D's loss and how often D calls real samples real and fake samples fake (detached, for the log)."""
+    says_real = objective.says_real
+    return {
+        "d_loss": loss.detach(),
+        "d_acc_real": says_real(real_out.detach()).float().mean(),
+        "d_acc_fake": (~says_real(fake_out.detach())).float().mean(),
+    }
+
+
+def conditional_nets(cfg, info: DataInfo, model: str) -> tuple[ConditionalPrior, torch.nn.Module, torch.nn.Module]:
+    """(prior, G, unconditional D) of a class-conditional family: G gets z_dim + K inputs."""
+    require_labels(cfg, info, model)
+    prior = ConditionalPrior(cfg.net.z_dim, info.num_classes)
+    G, D = build_nets(cfg.net.model_copy(update={"z_dim": prior.dim}), info)
+    return prior, G, D
+
+
+class ConditionalModel(Model):
+    """A family whose G draws class-conditioned rows: owns the objective and the :class:`ConditionalPrior`."""
+
+    prior: ConditionalPrior
+
+    def __init__(self, G: torch.nn.Module, D: torch.nn.Module, objective: Objective, prior: ConditionalPrior) -> None:
+        self.nets = {"G": G, "D": D}
+        self.objective = objective
+        self.prior = prior
+
+    def fake_batch(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(G(z, y) (N, ...), y (N,)) with z and y drawn from the global RNG (checkpointed)."""
+        rows = self.sample_z(n, device)
+        return self.G(rows), self.prior.labels(rows)
+
+
+class CGAN(ConditionalModel):
+    """Conditional GAN: the objective over D(x, y) for real (x, y) and for (G(z, y), y).
+
+    Example::
+
+        model = CGAN(G, ProjectionDiscriminator(D, 10), NonSaturating(), ConditionalPrior(100, 10))
+        d = model.d_step(real, y)     # y: the real batch's labels
+        g = model.g_step(real, y)
+    """
+
+    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+        if y is None:
+            raise ValueError("CGAN's D step needs the real batch's labels")
+        with torch.no_grad():  # D's step needs no gradient through G
+            fake, y_fake = self.fake_batch(len(real), real.device)
+        real_out, fake_out = self.D(real, y), self.D(fake, y_fake)
+        loss = self.objective.d_loss(real_out, fake_out)
+        return StepResult(loss, d_stats(self.objective, loss, real_out, fake_out))
+
+    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+        fake, y_fake = self.fake_batch(len(real), real.device)
+        loss = self.objective.g_loss(self.D(fake, y_fake))
+        return StepResult(loss, {"g_loss": loss.detach()})
+
+
+class CGANParams(Strict):
+    conditioning: Literal["concat", "projection"] = "concat"
+    """How D sees y: one-hot input channels (Mirza & Osindero) or a projection (Miyato & Koyama)."""
+
+
+@MODELS.register("cgan", "conditional GAN: G and D see the class (D by concat or projection)")
+def build_cgan(cfg, info: DataInfo, device) -> CGAN:
+    params = parse_params(CGANParams, cfg.model.params, "cgan")
+    prior, G, D = conditional_nets(cfg, info, "cgan")
+    if params.conditioning == "concat":
+        D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth)
+    else:
+        D = ProjectionDiscriminator(D, info.num_classes)
+    return CGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior)

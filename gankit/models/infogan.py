@@ -1,0 +1,224 @@
+"""InfoGAN (Chen et al. 2016): latent codes that G must keep recoverable, learned without labels.
+
+G's input row is ``[z, one_hot(c_cat), c_cont]`` (:class:`InfoGANPrior`): z ~ N(0, I), a uniform
+categorical code with K values and C continuous codes ~ U(-1, 1). A head Q on D's features predicts
+the codes, and both players add the variational lower bound of the mutual information I(c; G(z, c))
+(their Eq. 4-5):
+
+    L_I(G, Q) = E_{c ~ P(c), x ~ G(z, c)}[log Q(c | x)] + H(c)  <=  I(c; G(z, c))
+    min_{G,Q} max_D  V(D, G) - lambda * L_I(G, Q)
+
+Q is a factored distribution: a softmax over the K categories, and a Gaussian of unit variance per
+continuous code (as in the authors' code), so log Q(c | x) = log softmax(l)[c_cat]
++ sum_j (-(c_j - mu_j)^2 / 2 - log(2 pi) / 2). H(c) = log K + C log 2 for these codes.
+
+Who updates what (as in the authors' code): the Q head goes with G's optimiser (it is in
+``g_parameters``, so the trainer keeps its gradient during G's step), the body it shares with D goes
+with D's optimiser, and D's loss carries the same -lambda * L_I term so that the shared body learns
+features that keep the codes recoverable. V(D, G) is the configured objective.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from gankit.config import Strict
+from gankit.data.base import DataInfo
+from gankit.models.base import Model, StepResult
+from gankit.models.cgan import d_stats, parse_params
+from gankit.nets import build_nets
+from gankit.nets.conditional import InfoQHead, feature_dim
+from gankit.objectives import Objective, build_objective
+from gankit.registry import MODELS
+from gankit.sampling import LatentPrior, latent
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class InfoGANPrior(LatentPrior):
+    """Rows ``[z, one_hot(c_cat), c_cont]``: z ~ N(0, I_z_dim), c_cat uniform on K, c_cont ~ U(-1, 1)^C.
+
+    ``y`` fixes the categorical code (so ``gankit sample --class k`` shows code k). ``grid`` traverses
+    the codes: row k has c_cat = k, and the columns sweep the first continuous code from -1 to 1
+    with one z for the whole grid (see :meth:`traversal`).
+
+    Example::
+
+        prior = InfoGANPrior(62, 10, 2)
+        rows = prior.sample(4, seed=0)              # (4, 74)
+        z, cat, cont = prior.split(rows)            # (4, 62), (4,), (4, 2)
+    """
+
+    def __init__(self, z_dim: int, categorical: int = 10, continuous: int = 2) -> None:
+        super().__init__(z_dim + categorical + continuous)
+        self.z_dim, self.categorical, self.continuous = z_dim, categorical, continuous
+        self.num_classes = categorical  # what `--class` picks
+
+    def draw(self, n: int, generator: torch.Generator | None, device: torch.device | str,
+             y: torch.Tensor | None) -> torch.Tensor:
+        z = torch.randn(n, self.z_dim, generator=generator, device=device)
+        if y is None:
+            cat = torch.randint(self.categorical, (n,), generator=generator, device=device)
+        else:
+            cat = torch.as_tensor(y, dtype=torch.long).to(device)
+            if cat.shape != (n,) or (n and (int(cat.min()) < 0 or int(cat.max()) >= self.categorical)):
+                raise ValueError(f"y must be ({n},) codes in 0..{self.categorical - 1}")
+        cont = torch.rand(n, self.continuous, generator=generator, device=device) * 2 - 1
+        return self.join(z, cat, cont)
+
+    def join(self, z: torch.Tensor, cat: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z, F.one_hot(cat, self.categorical).to(z.dtype), cont.to(z.dtype)], dim=1)
+
+    def split(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z (N, z_dim), c_cat (N,) int64, c_cont (N, C)) of G's input rows."""
+        z, onehot, cont = rows.split([self.z_dim, self.categorical, self.continuous], dim=1)
+        return z, onehot.argmax(dim=1), cont
+
+    def labels(self, rows: torch.Tensor) -> torch.Tensor:
+        """The categorical code of each row."""
+        return self.split(rows)[1]
+
+    def entropy(self) -> float:
+        """H(c) = log K + C log 2 (uniform categorical, U(-1, 1) continuous codes; differential entropy)."""
+        return math.log(self.categorical) + self.continuous * math.log(2.0)
+
+    def traversal(self, code: int | None, seed: int, steps: int | None = None, span: float = 1.0,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+        """K rows of ``steps`` (default K) samples: row k has c_cat = k; the columns sweep continuous code
+        ``code`` over [-span, span] (others 0) with one z, or, for ``code=None``, show ``steps`` z's at c_cont = 0."""
+        k, steps = self.categorical, steps or self.categorical
+        cat = torch.arange(k).repeat_interleave(steps)
+        cont = torch.zeros(k * steps, self.continuous)
+        if code is None:
+            z = latent(steps, self.z_dim, seed).repeat(k, 1)
+        else:
+            if not 0 <= code < self.continuous:
+                raise ValueError(f"continuous code {code} does not exist; this prior has {self.continuous}")
+            z = latent(1, self.z_dim, seed).expand(k * steps, -1)
+            cont[:, code] = torch.linspace(-span, span, steps).repeat(k)
+        return self.join(z, cat, cont).to(device)
+
+    def grid(self, n: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """K x K rows (``n`` is not used): categories by row, the first continuous code along each row."""
+        return self.traversal(0 if self.continuous else None, seed, device=device)
+
+    def __repr__(self) -> str:
+        return f"InfoGANPrior(z_dim={self.z_dim}, categorical={self.categorical}, continuous={self.continuous})"
+
+
+def mutual_information_bound(cat_logits: torch.Tensor, cat: torch.Tensor, cont_mean: torch.Tensor,
+                             cont: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L_I of the categorical code, L_I of the continuous codes), each E[log Q(c | x)] + H(c) over a batch.
+
+    Categorical: mean of log softmax(cat_logits)[cat] + log K; at most log K (Q certain and right), 0
+    for a uniform Q. Continuous: unit-variance Gaussian Q, sum over codes of
+    mean(-(c - mu)^2 / 2) - C log(2 pi) / 2 + C log 2.
+    """
+    k = cat_logits.shape[1]
+    l_cat = F.log_softmax(cat_logits, dim=1).gather(1, cat[:, None]).mean() + math.log(k)
+    c = cont.shape[1]
+    if c == 0:
+        return l_cat, cat_logits.new_zeros(())
+    log_q = -0.5 * (cont - cont_mean).pow(2) - 0.5 * LOG_2PI  # (N, C)
+    l_cont = log_q.sum(dim=1).mean() + c * math.log(2.0)
+    return l_cat, l_cont
+
+
+class InfoGAN(Model):
+    """InfoGAN step: D, G and Q with the mutual-information term; ``nets`` = G, D, Q.
+
+    Example::
+
+        model = InfoGAN(G, D, InfoQHead(F, 10, 2), NonSaturating(), InfoGANPrior(62, 10, 2))
+        g = model.g_step(real, None)          # g.stats["mi_cat"] -> log 10 when Q recovers c_cat
+    """
+
+    prior: InfoGANPrior
+
+    def __init__(self, G: nn.Module, D: nn.Module, Q: InfoQHead, objective: Objective, prior: InfoGANPrior,
+                 info_weight: float = 1.0, continuous_weight: float = 1.0) -> None:
+        self.nets = {"G": G, "D": D, "Q": Q}
+        self.objective, self.prior = objective, prior
+        self.info_weight, self.continuous_weight = info_weight, continuous_weight
+
+    @property
+    def Q(self) -> nn.Module:
+        return self.nets["Q"]
+
+    def g_parameters(self) -> list[nn.Parameter]:
+        return list(self.G.parameters()) + list(self.Q.parameters())
+
+    def _info(self, features: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """lambda * (L_cat + w L_cont) for fakes with D features ``features`` made from ``rows``."""
+        _, cat, cont = self.prior.split(rows)
+        cat_logits, cont_mean = self.Q(features)
+        l_cat, l_cont = mutual_information_bound(cat_logits, cat, cont_mean, cont)
+        stats = {"mi_cat": l_cat.detach(), "mi_cont": l_cont.detach(),
+                 "q_cat_acc": (cat_logits.detach().argmax(1) == cat).float().mean()}
+        return self.info_weight * (l_cat + self.continuous_weight * l_cont), stats
+
+    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+        rows = self.sample_z(len(real), real.device)
+        with torch.no_grad():  # D's step needs no gradient through G
+            fake = self.G(rows)
+        real_out = self.D(real)
+        f_fake = self.D.features(fake)
+        fake_out = self.D.head(f_fake).squeeze(1)
+        adversarial = self.objective.d_loss(real_out, fake_out)
+        info, _ = self._info(f_fake, rows)
+        loss = adversarial - info
+        return StepResult(loss, d_stats(self.objective, loss, real_out, fake_out) | {"d_adv_loss": adversarial.detach()})
+
+    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+        rows = self.sample_z(len(real), real.device)
+        f_fake = self.D.features(self.G(rows))
+        adversarial = self.objective.g_loss(self.D.head(f_fake).squeeze(1))
+        info, stats = self._info(f_fake, rows)
+        loss = adversarial - info
+        return StepResult(loss, {"g_loss": loss.detach(), "g_adv_loss": adversarial.detach(), **stats})
+
+
+def code_class_matching(codes: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
+                        k: int) -> tuple[float, np.ndarray]:
+    """Accuracy of categorical codes as class labels after the best one-to-one code -> class matching.
+
+    Builds the K x K count matrix M[code, label] and picks the permutation that maximises the matched
+    counts (Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``). Returns (accuracy,
+    mapping) where ``mapping[code]`` is the class matched to that code.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    codes, labels = np.asarray(codes, dtype=np.int64), np.asarray(labels, dtype=np.int64)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (codes, labels), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    mapping = np.empty(k, dtype=np.int64)
+    mapping[rows] = cols
+    return float(counts[rows, cols].sum()) / max(len(codes), 1), mapping
+
+
+class InfoGANParams(Strict):
+    categorical: int = Field(10, ge=2)
+    """Values of the categorical code (10 for MNIST digits in the paper)."""
+    continuous: int = Field(2, ge=0)
+    """Number of continuous codes, each U(-1, 1) (2 in the paper: rotation and width on MNIST)."""
+    info_weight: float = Field(1.0, ge=0)
+    """lambda, the weight of L_I (1 in the paper for discrete codes)."""
+    continuous_weight: float = Field(1.0, ge=0)
+    """Extra weight of the continuous part of L_I relative to the categorical one."""
+
+
+@MODELS.register("infogan", "InfoGAN: categorical + continuous codes recovered by a Q head on D (no labels)")
+def build_infogan(cfg, info: DataInfo, device) -> InfoGAN:
+    params = parse_params(InfoGANParams, cfg.model.params, "infogan")
+    prior = InfoGANPrior(cfg.net.z_dim, params.categorical, params.continuous)
+    G, D = build_nets(cfg.net.model_copy(update={"z_dim": prior.dim}), info)
+    Q = InfoQHead(feature_dim(D), params.categorical, params.continuous)
+    return InfoGAN(G.to(device), D.to(device), Q.to(device), build_objective(cfg.objective), prior,
+                   params.info_weight, params.continuous_weight)

@@ -1,0 +1,96 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gankit.data.base import DataInfo
+from gankit.errors import ConfigError
+from gankit.models import build_model
+from gankit.nets.conditional import AuxClassifierDiscriminator
+from tests.models.conditional_helpers import check_determinism, check_resume, tiny
+
+DIGITS = DataInfo("digits", "image", (1, 8, 8), 10)
+
+
+def model_and_batch(*overrides: str):
+    torch.manual_seed(0)
+    model = build_model(tiny("model=acgan", *overrides), DIGITS, "cpu")
+    real = torch.rand(6, 1, 8, 8) * 2 - 1
+    return model, real, torch.tensor([0, 1, 2, 3, 4, 9])
+
+
+def reference_fakes(model, n: int, seed: int):
+    """The fakes and requested classes a step draws after ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    rows = model.prior.sample(n)
+    return rows, model.prior.labels(rows)
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.5])
+def test_d_loss_is_adversarial_plus_weighted_class_cross_entropies(weight):
+    model, real, y = model_and_batch(f"model.params.class_weight={weight}")
+    rows, y_fake = reference_fakes(model, 6, seed=3)
+    with torch.no_grad():
+        fake = model.G(rows)
+    real_out, real_logits = model.D.scores(real)
+    fake_out, fake_logits = model.D.scores(fake)
+    expected = (F.softplus(-real_out).mean() + F.softplus(fake_out).mean()  # -V of the original GAN
+                + weight * (F.cross_entropy(real_logits, y) + F.cross_entropy(fake_logits, y_fake)))
+    torch.manual_seed(3)
+    d = model.d_step(real, y)
+    torch.testing.assert_close(d.loss, expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(d.stats["d_class_loss"],
+                               F.cross_entropy(real_logits, y) + F.cross_entropy(fake_logits, y_fake))
+
+
+def test_g_loss_is_adversarial_plus_cross_entropy_of_the_requested_class():
+    model, real, y = model_and_batch()
+    rows, y_fake = reference_fakes(model, 6, seed=4)
+    fake_out, fake_logits = model.D.scores(model.G(rows))
+    expected = F.softplus(-fake_out).mean() + F.cross_entropy(fake_logits, y_fake)
+    torch.manual_seed(4)
+    torch.testing.assert_close(model.g_step(real, y).loss, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_unlabelled_real_samples_only_enter_the_adversarial_term():
+    model, real, y = model_and_batch()
+    partial = torch.tensor([0, 1, -1, -1, 4, -1])
+    torch.manual_seed(5)
+    d_partial = model.d_step(real, partial)
+    torch.manual_seed(5)
+    d_full = model.d_step(real, y)
+    _, logits = model.D.scores(real)
+    keep = partial >= 0
+    gap = F.cross_entropy(logits, y) - F.cross_entropy(logits[keep], partial[keep])
+    torch.testing.assert_close(d_full.loss - d_partial.loss, gap, rtol=1e-5, atol=1e-6)
+
+
+def test_the_class_head_and_the_requested_class_condition_the_losses():
+    model, real, y = model_and_batch()
+    assert isinstance(model.D, AuxClassifierDiscriminator)
+    # the real labels change D's loss (through CE), with the same fakes
+    losses = []
+    for labels in (y, y.roll(1)):
+        torch.manual_seed(6)
+        losses.append(model.d_step(real, labels).loss)
+    assert losses[0] != losses[1]
+    # G's class input changes its images for a fixed z
+    rows = model.prior.sample(2, seed=0, y=torch.tensor([2, 6]))
+    rows[1, :16] = rows[0, :16]
+    model.G.eval()
+    out = model.G(rows)
+    assert (out[0] - out[1]).abs().max() > 1e-3
+
+
+def test_acgan_training_is_deterministic(tmp_path):
+    check_determinism(tiny("model=acgan", "train.steps=8"), tmp_path, {"G", "D", "G_ema"})
+
+
+def test_acgan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=acgan", "train.steps=8"), tmp_path)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match=r"^model.params.class_weight: .*greater than or equal to 0"):
+        build_model(tiny("model=acgan", "model.params.class_weight=-1"), DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^data.name: model 'acgan' needs class labels"):
+        build_model(tiny("model=acgan"), DataInfo("ring8", "vector", (2,), 0), "cpu")

@@ -1,0 +1,157 @@
+import pytest
+import torch
+from PIL import Image
+
+from gankit.cli import main
+from gankit.data.base import DataInfo
+from gankit.engine.trainer import train
+from gankit.errors import ConfigError
+from gankit.models import build_model
+from gankit.nets.conditional import ConcatDiscriminator, ProjectionDiscriminator
+from gankit.nets.dcgan import DCGANDiscriminator
+from gankit.sampling import ConditionalPrior
+from tests.conftest import TINY_VECTOR
+from tests.models.conditional_helpers import check_determinism, check_resume, tiny
+
+DIGITS = DataInfo("digits", "image", (1, 8, 8), 10)
+
+
+def test_prior_rows_are_z_then_one_hot_and_y_fixes_the_class():
+    prior = ConditionalPrior(5, 10)
+    rows = prior.sample(7, seed=3)
+    assert rows.shape == (7, 15) and prior.dim == 15
+    assert torch.equal(rows[:, 5:].sum(1), torch.ones(7)) and set(rows[:, 5:].unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(rows, prior.sample(7, seed=3))  # seeded rows repeat
+    y = torch.tensor([7, 0, 9, 7, 1, 2, 3])
+    fixed = prior.sample(7, seed=3, y=y)
+    assert torch.equal(prior.labels(fixed), y) and torch.equal(fixed[:, :5], rows[:, :5])  # y does not move z
+    with pytest.raises(ValueError, match="0..9"):
+        prior.sample(2, y=torch.tensor([3, 10]))
+    with pytest.raises(ValueError, match="shape"):
+        prior.sample(2, y=torch.tensor([3]))
+
+
+def test_grid_is_one_class_per_row_with_the_same_z_per_column():
+    prior = ConditionalPrior(4, 10)
+    grid = prior.grid(64, seed=0)
+    assert grid.shape == (100, 14)  # 10 x 10: image_grid's square layout puts one class per row
+    assert torch.equal(prior.labels(grid), torch.arange(10).repeat_interleave(10))
+    z = grid[:, :4].view(10, 10, 4)
+    assert torch.equal(z, z[:1].expand(10, -1, -1))  # column j: the same z in every row
+    assert len(torch.unique(z[0], dim=0)) == 10  # ten different z along a row
+
+
+def test_projection_d_is_head_plus_inner_product_with_the_class_embedding():
+    torch.manual_seed(0)
+    D = ProjectionDiscriminator(DCGANDiscriminator(1, 8, 8), 10)
+    x = torch.randn(5, 1, 8, 8)
+    y, y2 = torch.tensor([0, 1, 2, 3, 4]), torch.tensor([5, 5, 5, 5, 5])
+    f = D.body.features(x)
+    expected = D.body.head(f).squeeze(1) + (D.embed.weight[y] * f).sum(1)
+    torch.testing.assert_close(D(x, y), expected, rtol=0, atol=1e-6)
+    diff = D(x, y) - D(x, y2)  # only the projection term depends on y
+    torch.testing.assert_close(diff, ((D.embed.weight[y] - D.embed.weight[y2]) * f).sum(1), rtol=0, atol=1e-6)
+    assert diff.abs().min() > 0
+
+
+def test_concat_d_sees_one_hot_planes_beside_the_image():
+    torch.manual_seed(0)
+    D = ConcatDiscriminator("dcgan", DIGITS, width=8, depth=1)
+    x, y = torch.randn(3, 1, 8, 8), torch.tensor([2, 7, 7])
+    planes = torch.zeros(3, 10, 8, 8)
+    planes[torch.arange(3), y] = 1.0
+    torch.testing.assert_close(D(x, y), D.body(torch.cat([x, planes], 1)), rtol=0, atol=0)
+    assert (D(x, y) - D(x, torch.tensor([3, 3, 3]))).abs().min() > 0
+    vec = ConcatDiscriminator("mlp", DataInfo("ring8", "vector", (2,), 8), width=8, depth=2)
+    assert vec(torch.randn(4, 2), torch.tensor([0, 1, 2, 7])).shape == (4,)
+    with pytest.raises(ConfigError, match="net.name"):
+        ConcatDiscriminator("mlp", DIGITS, width=8, depth=1)
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_the_cgan_losses_use_y(conditioning):
+    cfg = tiny("model=cgan", f"model.params.conditioning={conditioning}")
+    model = build_model(cfg, DIGITS, "cpu")
+    real = torch.rand(6, 1, 8, 8) * 2 - 1
+    y1, y2 = torch.full((6,), 1), torch.full((6,), 8)
+    losses = []
+    for y in (y1, y2, y1):
+        torch.manual_seed(0)  # the same fakes each time: only the real labels differ
+        losses.append(model.d_step(real, y).loss)
+    assert losses[0] != losses[1] and losses[0] == losses[2]
+    # G's loss reaches the class code: with 4 fakes, the embedding rows (projection) or the one-hot
+    # input planes' weights (concat) of the drawn classes get gradient.
+    torch.manual_seed(1)
+    classes = model.prior.labels(model.prior.sample(4))
+    torch.manual_seed(1)
+    model.g_step(real[:4], None).loss.backward()
+    if conditioning == "projection":
+        grad = model.D.embed.weight.grad.abs().sum(1)
+        drawn = torch.zeros(10, dtype=torch.bool)
+        drawn[classes] = True
+        assert (grad[drawn] > 0).all() and (grad[~drawn] == 0).all()
+    else:
+        grad = model.D.body.body[0].weight.grad[:, 1:].abs().sum((0, 2, 3))  # (10,) per one-hot input plane
+        assert (grad[classes] > 0).all()
+    # G's own class input matters: one z, two classes, two images
+    rows = model.prior.sample(2, seed=0, y=torch.tensor([1, 8]))
+    rows[1, :16] = rows[0, :16]
+    model.G.eval()
+    out = model.G(rows)
+    assert (out[0] - out[1]).abs().max() > 1e-3
+
+
+def test_changing_y_changes_the_generated_class_distribution():
+    """G's samples for two classes differ in distribution (mean image over 200 shared z's), not just per sample."""
+    cfg = tiny("model=cgan")
+    model = build_model(cfg, DIGITS, "cpu")
+    model.G.eval()
+    a = model.G(model.prior.sample(200, seed=0, y=torch.full((200,), 0)))
+    b = model.G(model.prior.sample(200, seed=0, y=torch.full((200,), 5)))
+    # same z in both batches, so the difference of the mean images is due to y alone
+    assert (a.mean(0) - b.mean(0)).abs().max() > 1e-3
+
+
+def test_cgan_training_is_deterministic(tmp_path):
+    check_determinism(tiny("model=cgan", "train.steps=8"), tmp_path, {"G", "D", "G_ema"})
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_cgan_resumes_bitwise(conditioning, tmp_path):
+    # the hinge objective: the adversarial part is whichever objective is configured
+    check_resume(tiny("model=cgan", f"model.params.conditioning={conditioning}", "objective.name=hinge",
+                      "train.steps=8"), tmp_path)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match=r"^model.params.conditioning: .*'concat' or 'projection'"):
+        build_model(tiny("model=cgan", "model.params.conditioning=sideways"), DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^model.params.lambda: .*takes: conditioning"):
+        build_model(tiny("model=cgan", "model.params.lambda=1"), DIGITS, "cpu")
+    ring = DataInfo("ring8", "vector", (2,), 0)
+    with pytest.raises(ConfigError, match=r"^data.name: model 'cgan' needs class labels"):
+        build_model(tiny("model=cgan", base=TINY_VECTOR), ring, "cpu")
+    with pytest.raises(ConfigError, match=r"^data.labels:"):
+        build_model(tiny("model=cgan", "data.labels=50"), DIGITS, "cpu")
+
+
+def test_sample_class_writes_a_png_and_refuses_unconditional_runs(tmp_path, capsys):
+    cgan_run = tmp_path / "cgan"
+    train(tiny("model=cgan", "train.steps=2"), run_dir=cgan_run, progress=False)
+    assert main(["sample", str(cgan_run), "--class", "7", "--n", "16", "--out", str(tmp_path / "seven.png")]) == 0
+    assert main(["sample", str(cgan_run), "--class", "3", "--n", "16", "--out", str(tmp_path / "three.png")]) == 0
+    assert main(["sample", str(cgan_run), "--out", str(tmp_path / "grid.png")]) == 0
+    seven, three = (Image.open(tmp_path / f"{n}.png") for n in ("seven", "three"))
+    assert seven.size == three.size and seven.tobytes() != three.tobytes()
+    # the class-by-row grid is 10 x 10 digits of 8 px with 2 px borders (102 px), enlarged 3x to reach 256 px;
+    # the default --n 64 would have given 8 x 8 (82 px, enlarged 4x: 328 px)
+    assert Image.open(tmp_path / "grid.png").size == (306, 306)
+    capsys.readouterr()
+    assert main(["sample", str(cgan_run), "--class", "10", "--out", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.strip() == "gankit: error: --class: 10 is not a class of this run; choose 0..9"
+    plain = tmp_path / "plain"
+    train(tiny("train.steps=2"), run_dir=plain, progress=False)
+    assert main(["sample", str(plain), "--class", "7", "--out", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "gankit: error: --class: this run's model (gan) is unconditional; drop --class"
+    assert not (tmp_path / "p.png").exists()

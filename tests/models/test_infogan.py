@@ -1,0 +1,131 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical, Normal, Uniform
+
+from gankit.data.base import DataInfo
+from gankit.engine.trainer import _freeze, _unfreeze
+from gankit.errors import ConfigError
+from gankit.models import build_model
+from gankit.models.infogan import (
+    InfoGANPrior,
+    code_class_matching,
+    mutual_information_bound,
+)
+from tests.conftest import TINY_VECTOR
+from tests.models.conditional_helpers import check_determinism, check_resume, tiny
+
+DIGITS = DataInfo("digits", "image", (1, 8, 8), 10)
+
+
+def test_mi_bound_is_entropy_for_a_perfect_q_and_zero_for_a_uniform_one():
+    cat = torch.arange(10).repeat(3)
+    cont = torch.empty(30, 0)
+    perfect = F.one_hot(cat, 10).double() * 1e4  # Q puts all its mass on the true code
+    l_cat, l_cont = mutual_information_bound(perfect, cat, cont, cont)
+    assert l_cat.item() == pytest.approx(math.log(10), abs=1e-12) and l_cont.item() == 0.0
+    l_cat, _ = mutual_information_bound(torch.zeros(30, 10, dtype=torch.float64), cat, cont, cont)
+    assert l_cat.item() == pytest.approx(0.0, abs=1e-12)  # uniform Q: log(1/K) + log K
+    # continuous codes with Q's mean on the true value: C * (log 2 - log(2 pi) / 2) for unit-variance Q
+    c = torch.rand(30, 2, dtype=torch.float64) * 2 - 1
+    _, l_cont = mutual_information_bound(perfect, cat, c, c)
+    assert l_cont.item() == pytest.approx(2 * (math.log(2) - 0.5 * math.log(2 * math.pi)), abs=1e-12)
+
+
+def test_mi_bound_matches_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    logits, cat = torch.randn(50, 10, generator=g, dtype=torch.float64), torch.randint(10, (50,), generator=g)
+    mean, cont = torch.randn(50, 2, generator=g, dtype=torch.float64), torch.rand(50, 2, generator=g, dtype=torch.float64) * 2 - 1
+    l_cat, l_cont = mutual_information_bound(logits, cat, mean, cont)
+    h_cat = Categorical(logits=torch.zeros(10, dtype=torch.float64)).entropy()
+    h_cont = Uniform(torch.tensor(-1.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)).entropy() * 2
+    torch.testing.assert_close(l_cat, Categorical(logits=logits).log_prob(cat).mean() + h_cat)
+    torch.testing.assert_close(l_cont, Normal(mean, 1.0).log_prob(cont).sum(1).mean() + h_cont)
+    assert InfoGANPrior(3, 10, 2).entropy() == pytest.approx(float(h_cat + h_cont), abs=1e-12)
+
+
+def test_prior_rows_split_back_into_their_codes():
+    prior = InfoGANPrior(6, 10, 2)
+    rows = prior.sample(500, seed=0)
+    assert rows.shape == (500, 18) and prior.dim == 18
+    z, cat, cont = prior.split(rows)
+    assert torch.equal(prior.join(z, cat, cont), rows)
+    assert cont.min() >= -1 and cont.max() <= 1 and cont.abs().max() > 0.95
+    assert set(cat.tolist()) == set(range(10))
+    assert torch.equal(prior.labels(prior.sample(4, seed=1, y=torch.tensor([3, 3, 0, 9]))), torch.tensor([3, 3, 0, 9]))
+
+
+def test_grid_traverses_the_codes():
+    prior = InfoGANPrior(6, 10, 2)
+    grid = prior.grid(64, seed=0)
+    assert grid.shape == (100, 18)
+    z, cat, cont = prior.split(grid)
+    assert torch.equal(cat, torch.arange(10).repeat_interleave(10))  # one category per row
+    assert torch.equal(z, z[:1].expand(100, -1))  # one z for the whole traversal
+    torch.testing.assert_close(cont[:, 0].view(10, 10), torch.linspace(-1, 1, 10).expand(10, -1))
+    assert torch.equal(cont[:, 1], torch.zeros(100))
+    second = prior.split(prior.traversal(1, seed=0, steps=5, span=2.0))[2]
+    assert torch.equal(second[:5, 1], torch.linspace(-2, 2, 5)) and torch.equal(second[:, 0], torch.zeros(50))
+    with pytest.raises(ValueError, match="continuous code 2"):
+        prior.traversal(2, seed=0)
+
+
+def test_code_class_matching_finds_the_best_permutation():
+    labels = np.array([3, 3, 1, 1, 0, 0, 2, 2])
+    codes = np.array([0, 0, 1, 1, 2, 2, 3, 1])  # code 0 -> 3, 1 -> 1, 2 -> 0, 3 -> 2 (one 2 sits in code 1)
+    acc, mapping = code_class_matching(codes, labels, 4)
+    assert acc == 7 / 8 and mapping.tolist() == [3, 1, 0, 2]
+    perm = np.random.default_rng(0).permutation(10)
+    acc, mapping = code_class_matching(np.arange(1000) % 10, perm[np.arange(1000) % 10], 10)
+    assert acc == 1.0 and mapping.tolist() == perm.tolist()
+
+
+def test_q_trains_with_g_and_the_shared_body_with_d():
+    model = build_model(tiny("model=infogan"), DIGITS, "cpu")
+    q = {id(p) for p in model.Q.parameters()}
+    assert q <= {id(p) for p in model.g_parameters()} and not q & {id(p) for p in model.d_parameters()}
+    assert set(model.nets) == {"G", "D", "Q"}
+    real = torch.rand(8, 1, 8, 8) * 2 - 1
+    frozen = _freeze(model)  # what the trainer does around G's step
+    model.g_step(real, None).loss.backward()
+    _unfreeze(frozen)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.Q.parameters())
+    assert all(p.grad is None for p in model.D.parameters())
+    # D's loss carries -lambda * L_I of the fakes, so D's body also gets the information gradient
+    torch.manual_seed(0)
+    d = model.d_step(real, None)
+    info = (d.stats["d_adv_loss"] - d.loss).item()
+    torch.manual_seed(0)
+    rows = model.prior.sample(8)
+    with torch.no_grad():
+        _, cat, cont = model.prior.split(rows)
+        logits, mean = model.Q(model.D.features(model.G(rows)))
+        expected = sum(mutual_information_bound(logits, cat, mean, cont)).item()
+    assert info == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_the_codes_change_g_output():
+    model = build_model(tiny("model=infogan"), DIGITS, "cpu")
+    model.G.eval()
+    rows = model.prior.traversal(0, seed=0, steps=3)  # same z, codes vary
+    out = model.G(rows).flatten(1)
+    assert torch.cdist(out, out).fill_diagonal_(1.0).min() > 1e-4
+
+
+def test_infogan_trains_without_labels_and_is_deterministic(tmp_path):
+    cfg = tiny("model=infogan", "model.params.categorical=4", "model.params.continuous=1", base=TINY_VECTOR)
+    check_determinism(cfg, tmp_path, {"G", "D", "Q", "G_ema"})
+
+
+def test_infogan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=infogan", "train.steps=8"), tmp_path)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match=r"^model.params.categorical: .*greater than or equal to 2"):
+        build_model(tiny("model=infogan", "model.params.categorical=1"), DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^model.params.lamda: Extra inputs.*takes: categorical, continuous"):
+        build_model(tiny("model=infogan", "model.params.lamda=1"), DIGITS, "cpu")
