@@ -92,13 +92,18 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=2048)
     p.add_argument("--run", default=None)
     p.add_argument("--mre-images", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
 
     a, b = features(args.n, args.dim, 1), features(args.n, args.dim, 2)
-    fid, t_stats = timed(gankit_stats, a, b)
-    ours, t_dist = timed(fid.compute)
-    (ref_a, ref_b), t_ref_stats = timed(lambda: (reference_stats(a.numpy()), reference_stats(b.numpy())))
-    ref, t_ref_dist = timed(reference_distance, *ref_a, *ref_b)
+    runs = []
+    for _ in range(args.repeats):  # interleaved rounds; the fastest of each part is kept (noisy shared machine)
+        fid, t_stats = timed(gankit_stats, a, b)
+        ours, t_dist = timed(fid.compute)
+        (ref_a, ref_b), t_ref_stats = timed(lambda: (reference_stats(a.numpy()), reference_stats(b.numpy())))
+        ref, t_ref_dist = timed(reference_distance, *ref_a, *ref_b)
+        runs.append((t_stats, t_dist, t_ref_stats, t_ref_dist))
+    t_stats, t_dist, t_ref_stats, t_ref_dist = (min(r[i] for r in runs) for i in range(4))
     t_ours, t_ref = t_stats + t_dist, t_ref_stats + t_ref_dist
     rel = abs(ours - ref) / abs(ref)
     print(f"FID gankit {ours:.6f} in {t_ours:.2f} s (statistics {t_stats:.2f} s + distance {t_dist:.2f} s); "
@@ -122,9 +127,12 @@ def main() -> None:
         f"| MRE throughput (images/s), mnist5k DCGAN | {ips:.2f} | - | - |\n\n"
         f"Target (issue 5): FID at least 5x faster than the scipy-sqrtm reference at equal value: "
         f"{'met' if t_ref / t_ours >= 5 else 'NOT met'} end to end ({t_ref / t_ours:.1f}x). Both sides pay the same "
-        "O(N D^2) covariance (a third or more of the time), which no distance formula can speed up; the distance "
+        "O(N D^2) covariance, and both already use the fastest BLAS route for it (numpy's cov turns X^T X into a "
+        "syrk, as gankit does), so no float64 implementation can beat the reference end to end by more than "
+        f"t_ref / t_ref_statistics = {t_ref / t_ref_stats:.1f}x here, even with a free distance; the distance "
         "itself is the part the two implementations differ in. Single-threaded on a machine shared with other "
-        "jobs, so absolute times are noisy; both sides run in the same process, one after the other.\n\n"
+        f"jobs, so absolute times are noisy: both sides run in the same process, interleaved, {args.repeats} "
+        "rounds, fastest of each part kept.\n\n"
         f"MRE protocol: {how}.\n"
     )
     print(write_section("metrics", body))

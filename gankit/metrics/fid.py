@@ -84,17 +84,26 @@ def sqrtm_psd(sigma: torch.Tensor) -> torch.Tensor:
     return (v * w.clamp(min=0).sqrt()) @ v.T
 
 
+def _lower_t_sandwich(chol: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """L^T S L for a lower-triangular L, by two BLAS ``trmm`` (half the work of two full matmuls)."""
+    from scipy.linalg.blas import dtrmm
+
+    lower = np.asfortranarray(chol.numpy())
+    s_l = dtrmm(1.0, lower, np.asfortranarray(s.numpy()), side=1, lower=1)  # S L
+    return torch.from_numpy(dtrmm(1.0, lower, s_l, side=0, lower=1, trans_a=1, overwrite_b=1))  # L^T (S L)
+
+
 def _trace_sqrt_product(s1: torch.Tensor, s2: torch.Tensor) -> torch.Tensor:
     """tr(sqrtm(S1 S2)) for symmetric PSD S1, S2: the sum of square roots of the eigenvalues of S1 S2.
 
     S1 S2 has the eigenvalues of any symmetric matrix similar to it. With a Cholesky factor
-    S1 = L L^T, S1 S2 = L (L^T S2 L) L^-1, so one Cholesky, two triangular-times-full products and one
+    S1 = L L^T, S1 S2 = L (L^T S2 L) L^-1, so one Cholesky, two triangular-times-full products (trmm) and one
     ``eigvalsh`` (no eigenvectors) suffice. A singular S1 (fewer samples than dimensions) has no
     Cholesky factor; then S1's symmetric square root R from ``eigh`` gives R S2 R, also similar.
     """
     chol, info = torch.linalg.cholesky_ex(s1)
     if int(info) == 0:
-        middle = chol.T @ s2 @ chol
+        middle = _lower_t_sandwich(chol, s2)
     else:
         root1 = sqrtm_psd(s1)
         middle = root1 @ s2 @ root1
