@@ -14,6 +14,7 @@ an unlabelled sample in a partly labelled set).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -75,3 +76,8 @@ class Model:
     def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
         """G's loss; ``real`` is the last real batch (its size is the number of fakes to draw)."""
         raise NotImplementedError
+
+    def final_figures(self, dataset, split: str) -> dict[str, Any]:
+        """The family's own figure at the end of a run, beside FID/KID (e.g. the semi-supervised GAN's
+        test error): ``{"lines": [printable str], "values": {...}, "fingerprint": {...}}``, or {}."""
+        return {}

@@ -31,7 +31,7 @@ from gankit.data import build_dataset
 from gankit.errors import ConfigError
 from gankit.models.base import Model, StepResult
 from gankit.models.cgan import d_stats, parse_params
-from gankit.models.classifier import Classifier, build_classifier, labelled
+from gankit.models.classifier import Classifier, build_classifier, classification_error, labelled
 from gankit.nets import build_nets
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
@@ -93,6 +93,16 @@ class SemiSupervisedGAN(Model):
             "sup_ce": sup.detach(),
             "sup_acc": (logits_lab.detach().argmax(1) == y_lab).float().mean(),
         })
+
+    def final_figures(self, dataset, split: str) -> dict:
+        """D's classification error on ``split`` (all its images, every label), the family's figure."""
+        data = dataset.split(split)
+        error = classification_error(self.D, data)
+        fingerprint = {"dataset": dataset.info.name, "split": split, "n": len(data),
+                       "labelled_train": len(self.labelled_y), "classifier": "D (argmax of its K logits)"}
+        line = (f"semi-supervised D: test error {100 * error:.2f} %  | {dataset.info.name} {split}, N={len(data)}; "
+                f"{len(self.labelled_y)} labelled training images")
+        return {"lines": [line], "values": {"classifier_error": error}, "fingerprint": fingerprint}
 
     def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
         with torch.no_grad():

@@ -101,3 +101,17 @@ def test_test_error_and_supervised_baseline():
     assert a.test_error == b.test_error and a.fingerprint["labelled"] == 20
     assert all(torch.equal(p, q) for p, q in zip(a.net.state_dict().values(), b.net.state_dict().values()))
     assert 0.0 <= a.test_error <= 1.0 and a.fingerprint["n_test"] == 180
+
+
+def test_run_ends_with_the_classifier_test_error(tmp_path, capsys):
+    import json
+
+    from gankit.engine.trainer import train
+
+    cfg = load_config(base=tiny(*SS).to_dict(), overrides=["eval.at_end=true", "eval.n=50"])
+    result = train(cfg, run_dir=tmp_path / "run", progress=False)
+    figures = json.loads((result.run_dir / "model_figures.json").read_text())
+    test = build_dataset(cfg.data).split("test")
+    assert figures["values"]["classifier_error"] == classification_error(result.model.D, test)
+    assert figures["fingerprint"]["n"] == len(test) == 180 and figures["fingerprint"]["labelled_train"] == 20
+    assert "semi-supervised D: test error" in capsys.readouterr().out
