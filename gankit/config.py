@@ -136,6 +136,12 @@ class TrainConfig(Strict):
     lr_d: float = Field(2e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
     """Adam's (beta1, beta2)."""
+    lr_decay: Literal["none", "linear", "cosine"] = "none"
+    """Learning-rate schedule of both optimisers over train.steps: none (constant lr_g, lr_d), linear
+    (lr x (1 - t/steps)) or cosine (lr x (1 + cos(pi t/steps)) / 2), t = generator steps done before
+    this one. A decay to ~0 at the end sharpens the modes G has found. The lr is a function of the step,
+    so a checkpoint restores it exactly (the decay's horizon is stored with it); train.steps cannot
+    change on --resume while a decay is on (the schedule would change)."""
     ema: EMAConfig = Field(default_factory=EMAConfig)
     checkpoint_every: int = Field(1000, ge=0)
     """Generator steps between checkpoints (0: only at the end). One is always written at the end."""

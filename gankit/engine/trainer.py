@@ -12,6 +12,7 @@ stops at once. ``gankit train --resume RUN_DIR`` then continues exactly where it
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
 import threading
@@ -113,7 +114,7 @@ def train(
     sampler = InfiniteSampler(len(train_x), cfg.train.batch_size, cfg.seed)
     step, images_seen = 0, 0
     if ckpt is not None:
-        step, images_seen = _restore(ckpt, model, ema, opt_g, opt_d, sampler)
+        step, images_seen = _restore(ckpt, cfg, model, ema, opt_g, opt_d, sampler)
         run.truncate_metrics(after_step=step)
         print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
     n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
@@ -129,6 +130,8 @@ def train(
     interrupted = False
     with stop.catch_sigint():
         while step < cfg.train.steps:
+            if cfg.train.lr_decay != "none":
+                _set_lr(cfg, opt_g, opt_d, step)
             for _ in range(cfg.train.d_steps if model.adversarial else 0):
                 real, y = _batch(sampler, train_x, train_y, device)
                 d = model.d_step(real, y)
@@ -180,6 +183,11 @@ def train(
         run.write_json("quality.json", quality.to_dict())
         for line in quality.lines():
             print(line, flush=True)
+        figures = model.final_figures(dataset, cfg.eval.split)
+        if figures:
+            run.write_json("model_figures.json", figures)
+            for line in figures["lines"]:
+                print(line, flush=True)
     return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted, run.read_metrics())
 
 
@@ -193,6 +201,10 @@ def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
         if key not in RESUMABLE_KEYS:
             raise ConfigError(f"--set {key}: cannot change on --resume (it would change what the run computes); "
                               f"allowed: {', '.join(sorted(RESUMABLE_KEYS))}")
+        decay = ckpt.meta["config"]["train"].get("lr_decay", "none")
+        if key == "train.steps" and decay != "none":
+            raise ConfigError(f"--set train.steps: cannot change on --resume while train.lr_decay={decay} (the decay "
+                              "is spread over the run's train.steps); start a new run with the longer train.steps")
     return load_config(base=ckpt.meta["config"], overrides=list(overrides))
 
 
@@ -231,8 +243,11 @@ def _unfreeze(params: list[nn.Parameter]) -> None:
         p.requires_grad_(True)
 
 
-def _restore(ckpt: Checkpoint, model: Model, ema: EMA | None, opt_g, opt_d, sampler) -> tuple[int, int]:
+def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, sampler) -> tuple[int, int]:
     meta = ckpt.meta
+    if meta.get("lr_decay", _lr_schedule(cfg, "none")) != _lr_schedule(cfg):
+        raise CheckpointError(f"{ckpt.path}: its learning-rate schedule {meta.get('lr_decay')} differs from the "
+                              f"config's {_lr_schedule(cfg)}")
     try:
         for name, net in model.nets.items():
             net.load_state_dict(ckpt.prefixed(name))
@@ -246,6 +261,29 @@ def _restore(ckpt: Checkpoint, model: Model, ema: EMA | None, opt_g, opt_d, samp
         return int(meta["step"]), int(meta["images_seen"])
     except (KeyError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{ckpt.path}: does not match this model ({str(e).splitlines()[0][:160]})") from None
+
+
+def _lr_factor(kind: str, done: int, total: int) -> float:
+    """Multiplier of the base learning rates for the generator step after ``done`` of ``total``."""
+    if kind == "linear":
+        return 1.0 - done / total
+    if kind == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * done / total))
+    return 1.0
+
+
+def _set_lr(cfg: Config, opt_g, opt_d, done: int) -> None:
+    """The learning rates of the next step (its D steps and its G step) under ``train.lr_decay``."""
+    factor = _lr_factor(cfg.train.lr_decay, done, cfg.train.steps)
+    for opt, base in ((opt_g, cfg.train.lr_g), (opt_d, cfg.train.lr_d)):
+        for group in opt.param_groups if opt is not None else ():
+            group["lr"] = base * factor
+
+
+def _lr_schedule(cfg: Config, kind: str | None = None) -> dict[str, Any]:
+    """What a checkpoint stores of the schedule: its kind and horizon (the lr itself is in the optimisers)."""
+    kind = cfg.train.lr_decay if kind is None else kind
+    return {"kind": kind, "total_steps": cfg.train.steps if kind != "none" else None}
 
 
 def _tensorboard(run: RunDir, cfg: Config):
@@ -344,6 +382,7 @@ def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, 
         "opt_g": og_meta,
         "opt_d": od_meta,
         "sampler": sampler.state_dict(),
+        "lr_decay": _lr_schedule(cfg),
         "rng": rng_meta,
         "nets": sorted(model.nets) + (["G_ema"] if ema is not None else []),
         "gankit_version": gankit.__version__,

@@ -4,12 +4,22 @@ G gets ``[z, one_hot(c)]`` (a :class:`~gankit.sampling.ConditionalPrior`); D see
 heads on one body: the adversarial score (source S) and K class logits (class C). With
 L_S the adversarial loss and L_C = E[-log P(C = c | x)] over real and fake samples (their Eq. 2-3):
 
-    D minimises  L_S^D + w * (CE(C(x_real), y_real) + CE(C(G(z, c)), c))
+    D minimises  L_S^D + w * (CE(C(x_real), y_real) + w_fake * CE(C(G(z, c)), c))
     G minimises  L_S^G + w * CE(C(G(z, c)), c)
 
 The paper's L_S is the original GAN's; here it is the configured objective (``objective.name``), so
 ACGAN composes with any of them. ``w`` is ``model.params.class_weight`` (1 in the paper). Real samples
 with label -1 (unlabelled, ``data.labels``) only contribute to L_S.
+
+``w_fake`` (``model.params.fake_class_weight``, 1 in the paper) weighs D's class loss on G's samples.
+With it, G and the class head C minimise the SAME term CE(C(G(z, c)), c): a cooperative game that
+only asks for c to be recoverable from G(z, c) (InfoGAN's mutual-information term), not for G(z, c)
+to look like a real digit of class c, so G and C may agree on cues that real digits do not have.
+With ``w_fake = 0`` C learns from real labels only, and G lowers its class loss only by drawing what
+real digits of class c look like to C. On mnist5k (1,500 steps, seed 0) the independent digit
+classifier agreed with the requested class on 57.0 % of G_ema's samples with w_fake = 1 and on
+65.6 % with w_fake = 0 (the mnist5k preset's choice), while C called 99.7 % / 99.9 % of them right:
+C is fooled either way, the fake term only makes it worse.
 """
 
 from __future__ import annotations
@@ -38,9 +48,9 @@ class ACGAN(ConditionalModel):
     """
 
     def __init__(self, G: torch.nn.Module, D: AuxClassifierDiscriminator, objective: Objective,
-                 prior: ConditionalPrior, class_weight: float = 1.0) -> None:
+                 prior: ConditionalPrior, class_weight: float = 1.0, fake_class_weight: float = 1.0) -> None:
         super().__init__(G, D, objective, prior)
-        self.class_weight = class_weight
+        self.class_weight, self.fake_class_weight = class_weight, fake_class_weight
 
     def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
         if y is None:
@@ -52,12 +62,12 @@ class ACGAN(ConditionalModel):
         adversarial = self.objective.d_loss(real_out, fake_out)
         ce_real = _class_loss(real_logits, y)
         ce_fake = F.cross_entropy(fake_logits, y_fake)
-        loss = adversarial + self.class_weight * (ce_real + ce_fake)
+        loss = adversarial + self.class_weight * (ce_real + self.fake_class_weight * ce_fake)
         stats = d_stats(self.objective, loss, real_out, fake_out)
         labelled = y >= 0
         stats |= {
             "d_adv_loss": adversarial.detach(),
-            "d_class_loss": (ce_real + ce_fake).detach(),
+            "d_class_loss": (ce_real + self.fake_class_weight * ce_fake).detach(),
             "d_class_acc_real": (real_logits.detach().argmax(1)[labelled] == y[labelled]).float().mean(),
             "d_class_acc_fake": (fake_logits.detach().argmax(1) == y_fake).float().mean(),
         }
@@ -83,6 +93,9 @@ def _class_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class ACGANParams(Strict):
     class_weight: float = Field(1.0, ge=0)
     """Weight w of the class log-likelihood L_C in both losses (1 in Odena et al. 2017)."""
+    fake_class_weight: float = Field(1.0, ge=0)
+    """Weight of the class loss on G's samples in D's loss, relative to the real one (1 in the paper;
+    0 trains the class head on real labels only, see the module docstring)."""
 
 
 @MODELS.register("acgan", "auxiliary-classifier GAN: D also predicts the class of real and fake samples")
@@ -90,4 +103,5 @@ def build_acgan(cfg, info: DataInfo, device) -> ACGAN:
     params = parse_params(ACGANParams, cfg.model.params, "acgan")
     prior, G, D = conditional_nets(cfg, info, "acgan")
     D = AuxClassifierDiscriminator(D, info.num_classes)
-    return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight)
+    return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight,
+                 params.fake_class_weight)

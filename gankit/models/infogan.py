@@ -12,15 +12,23 @@ Q is a factored distribution: a softmax over the K categories, and a Gaussian of
 continuous code (as in the authors' code), so log Q(c | x) = log softmax(l)[c_cat]
 + sum_j (-(c_j - mu_j)^2 / 2 - log(2 pi) / 2). H(c) = log K + C log 2 for these codes.
 
-Who updates what (as in the authors' code): the Q head goes with G's optimiser (it is in
-``g_parameters``, so the trainer keeps its gradient during G's step), the body it shares with D goes
-with D's optimiser, and D's loss carries the same -lambda * L_I term so that the shared body learns
-features that keep the codes recoverable. V(D, G) is the configured objective.
+Who updates what: both losses carry the same -lambda * L_I term, so G, Q and the body Q shares with
+D all maximise L_I; the body goes with D's optimiser. Q itself goes with one of the two optimisers
+(``model.params.q_with``):
+
+- ``generator`` (default): Q is in ``g_parameters`` (the trainer keeps its gradient during G's step)
+  and is updated at G's learning rate, in G's step;
+- ``discriminator``: Q is in ``d_parameters`` and is updated in D's step at D's learning rate, as in
+  the authors' code (openai/InfoGAN, ``infogan/models/regularized_gan.py``: the encoder layers live in
+  the ``d_net`` scope, and the trainer gives every ``d_`` variable to D's optimiser).
+
+V(D, G) is the configured objective.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import torch
@@ -142,17 +150,24 @@ class InfoGAN(Model):
     prior: InfoGANPrior
 
     def __init__(self, G: nn.Module, D: nn.Module, Q: InfoQHead, objective: Objective, prior: InfoGANPrior,
-                 info_weight: float = 1.0, continuous_weight: float = 1.0) -> None:
+                 info_weight: float = 1.0, continuous_weight: float = 1.0,
+                 q_with: Literal["generator", "discriminator"] = "generator") -> None:
         self.nets = {"G": G, "D": D, "Q": Q}
         self.objective, self.prior = objective, prior
         self.info_weight, self.continuous_weight = info_weight, continuous_weight
+        self.q_with = q_with
 
     @property
     def Q(self) -> nn.Module:
         return self.nets["Q"]
 
     def g_parameters(self) -> list[nn.Parameter]:
-        return list(self.G.parameters()) + list(self.Q.parameters())
+        q = list(self.Q.parameters()) if self.q_with == "generator" else []
+        return list(self.G.parameters()) + q
+
+    def d_parameters(self) -> list[nn.Parameter]:
+        q = list(self.Q.parameters()) if self.q_with == "discriminator" else []
+        return list(self.D.parameters()) + q
 
     def _info(self, features: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """lambda * (L_cat + w L_cont) for fakes with D features ``features`` made from ``rows``."""
@@ -212,6 +227,8 @@ class InfoGANParams(Strict):
     """lambda, the weight of L_I (1 in the paper for discrete codes)."""
     continuous_weight: float = Field(1.0, ge=0)
     """Extra weight of the continuous part of L_I relative to the categorical one."""
+    q_with: Literal["generator", "discriminator"] = "generator"
+    """Which optimiser updates the Q head: G's (in G's step) or D's (in D's step, as the authors' code)."""
 
 
 @MODELS.register("infogan", "InfoGAN: categorical + continuous codes recovered by a Q head on D (no labels)")
@@ -221,4 +238,4 @@ def build_infogan(cfg, info: DataInfo, device) -> InfoGAN:
     G, D = build_nets(cfg.net.model_copy(update={"z_dim": prior.dim}), info)
     Q = InfoQHead(feature_dim(D), params.categorical, params.continuous)
     return InfoGAN(G.to(device), D.to(device), Q.to(device), build_objective(cfg.objective), prior,
-                   params.info_weight, params.continuous_weight)
+                   params.info_weight, params.continuous_weight, params.q_with)

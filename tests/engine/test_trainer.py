@@ -1,4 +1,5 @@
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,30 @@ def test_resume_can_extend_but_not_change_the_run(tiny_vector_config, tmp_path):
     again = train(load_config(base=tiny_vector_config.to_dict(), overrides=["train.steps=30"]),
                   run_dir=tmp_path / "straight", progress=False)
     assert_same(weights(longer.run_dir), weights(again.run_dir))
+
+
+@pytest.mark.parametrize("decay", ["linear", "cosine"])
+def test_lr_decay_resumes_exactly(tiny_vector_config, tmp_path, decay):
+    cfg = load_config(base=tiny_vector_config.to_dict(), overrides=[f"train.lr_decay={decay}", "train.d_steps=2"])
+    full = train(cfg, run_dir=tmp_path / "full", progress=False)
+    part = train(cfg, run_dir=tmp_path / "part", progress=False, on_step=lambda step: step == 7)
+    assert part.interrupted and part.step == 7
+    stored = load_latest(part.run_dir / "checkpoints").meta
+    assert stored["lr_decay"] == {"kind": decay, "total_steps": 20}
+    # the optimisers hold the lr the 7th step ran at: 6 of 20 steps were done before it
+    factor = 1 - 6 / 20 if decay == "linear" else 0.5 * (1 + math.cos(math.pi * 6 / 20))
+    assert stored["opt_g"]["param_groups"][0]["lr"] == pytest.approx(cfg.train.lr_g * factor)
+    resumed = train(resume=part.run_dir, progress=False)
+    assert resumed.step == 20 and not resumed.interrupted
+    assert_same(weights(full.run_dir), weights(resumed.run_dir))
+    # the decay changed what was learnt, and its last step ran at lr x (1/20 linear, ~0.006 cosine)
+    plain = train(tiny_vector_config, run_dir=tmp_path / "plain", progress=False)
+    assert not torch.equal(weights(full.run_dir)["G.net.0.weight"], weights(plain.run_dir)["G.net.0.weight"])
+    last = load_latest(full.run_dir / "checkpoints").meta["opt_d"]["param_groups"][0]["lr"]
+    assert last == pytest.approx(cfg.train.lr_d * (1 / 20 if decay == "linear" else 0.5 * (1 + math.cos(math.pi * 19 / 20))))
+    # the schedule is spread over train.steps, so a resumed run cannot change them
+    with pytest.raises(ConfigError, match=f"train.steps: cannot change on --resume while train.lr_decay={decay}"):
+        train(resume=full.run_dir, overrides=["train.steps=30"], progress=False)
 
 
 def test_run_folder_contents(tiny_image_config, tmp_path):

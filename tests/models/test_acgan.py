@@ -25,21 +25,37 @@ def reference_fakes(model, n: int, seed: int):
     return rows, model.prior.labels(rows)
 
 
-@pytest.mark.parametrize("weight", [1.0, 0.5])
-def test_d_loss_is_adversarial_plus_weighted_class_cross_entropies(weight):
-    model, real, y = model_and_batch(f"model.params.class_weight={weight}")
+@pytest.mark.parametrize("weight, fake_weight", [(1.0, 1.0), (0.5, 1.0), (1.0, 0.0), (2.0, 0.25)])
+def test_d_loss_is_adversarial_plus_weighted_class_cross_entropies(weight, fake_weight):
+    model, real, y = model_and_batch(f"model.params.class_weight={weight}",
+                                     f"model.params.fake_class_weight={fake_weight}")
     rows, y_fake = reference_fakes(model, 6, seed=3)
     with torch.no_grad():
         fake = model.G(rows)
     real_out, real_logits = model.D.scores(real)
     fake_out, fake_logits = model.D.scores(fake)
     expected = (F.softplus(-real_out).mean() + F.softplus(fake_out).mean()  # -V of the original GAN
-                + weight * (F.cross_entropy(real_logits, y) + F.cross_entropy(fake_logits, y_fake)))
+                + weight * (F.cross_entropy(real_logits, y) + fake_weight * F.cross_entropy(fake_logits, y_fake)))
     torch.manual_seed(3)
     d = model.d_step(real, y)
     torch.testing.assert_close(d.loss, expected, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(d.stats["d_class_loss"],
-                               F.cross_entropy(real_logits, y) + F.cross_entropy(fake_logits, y_fake))
+                               F.cross_entropy(real_logits, y) + fake_weight * F.cross_entropy(fake_logits, y_fake))
+
+
+def test_without_the_fake_class_term_d_class_head_learns_from_real_labels_only():
+    """fake_class_weight=0: the class head's gradient in D's step is that of CE on the real batch alone,
+    so G and the head cannot agree on a private code for the requested classes."""
+    model, real, y = model_and_batch("model.params.fake_class_weight=0")
+    torch.manual_seed(3)
+    model.d_step(real, y).loss.backward()
+    got = [p.grad.clone() for p in model.D.classifier.parameters()]
+    model.D.zero_grad()
+    _, real_logits = model.D.scores(real)
+    F.cross_entropy(real_logits, y).backward()
+    for g, want in zip(got, model.D.classifier.parameters()):
+        torch.testing.assert_close(g, want.grad, rtol=1e-6, atol=1e-7)
+    assert build_model(tiny("model=acgan"), DIGITS, "cpu").fake_class_weight == 1.0  # the paper's default
 
 
 def test_g_loss_is_adversarial_plus_cross_entropy_of_the_requested_class():
@@ -92,5 +108,13 @@ def test_acgan_resumes_bitwise(tmp_path):
 def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"^model.params.class_weight: .*greater than or equal to 0"):
         build_model(tiny("model=acgan", "model.params.class_weight=-1"), DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^model.params.fake_class_weight: .*greater than or equal to 0"):
+        build_model(tiny("model=acgan", "model.params.fake_class_weight=-0.5"), DIGITS, "cpu")
     with pytest.raises(ConfigError, match=r"^data.name: model 'acgan' needs class labels"):
         build_model(tiny("model=acgan"), DataInfo("ring8", "vector", (2,), 0), "cpu")
+
+
+def test_mnist5k_preset_trains_the_class_head_on_real_labels_only():
+    from gankit.config import load_config
+
+    assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0}

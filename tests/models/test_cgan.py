@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from gankit.cli import main
@@ -101,6 +102,42 @@ def test_the_cgan_losses_use_y(conditioning):
     assert (out[0] - out[1]).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_matching_aware_d_loss_counts_real_images_with_a_wrong_class_as_fakes(conditioning):
+    """mismatch=true (GAN-CLS): D's loss is the objective over (real pairs, fake pairs + real images with
+    y + U{1..K-1} mod K); for the non-saturating loss each kind of negative weighs one half."""
+    torch.manual_seed(0)
+    model = build_model(tiny("model=cgan", f"model.params.conditioning={conditioning}", "model.params.mismatch=true"),
+                        DIGITS, "cpu")
+    real, y = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 3, 4, 9])
+    torch.manual_seed(3)  # the step's draws: the fakes' rows, then the wrong classes
+    rows = model.prior.sample(6)
+    y_wrong = (y + torch.randint(1, 10, (6,))) % 10
+    with torch.no_grad():
+        fake = model.G(rows)
+    real_out, fake_out, wrong_out = model.D(real, y), model.D(fake, model.prior.labels(rows)), model.D(real, y_wrong)
+    expected = F.softplus(-real_out).mean() + 0.5 * (F.softplus(fake_out).mean() + F.softplus(wrong_out).mean())
+    torch.manual_seed(3)
+    d = model.d_step(real, y)
+    torch.testing.assert_close(d.loss, expected, rtol=1e-6, atol=1e-6)
+    assert d.stats["d_acc_mismatch"] == (wrong_out <= 0).float().mean()
+    # the wrong class is never the true one, and covers every other class uniformly
+    torch.manual_seed(4)
+    y_many = torch.randint(10, (20_000,))
+    wrong = (y_many + torch.randint(1, 10, (20_000,))) % 10
+    assert not (wrong == y_many).any()
+    offsets = torch.bincount((wrong - y_many) % 10, minlength=10)
+    assert offsets[0] == 0 and (offsets[1:] - 20_000 / 9).abs().max() < 150  # ~5 sd of a count of 2,222
+    # off (the paper's CGAN): the plain objective over real and fake pairs, no third D pass
+    plain = build_model(tiny("model=cgan", f"model.params.conditioning={conditioning}"), DIGITS, "cpu")
+    plain.nets = model.nets
+    torch.manual_seed(3)
+    d_plain = plain.d_step(real, y)
+    expected_plain = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
+    torch.testing.assert_close(d_plain.loss, expected_plain, rtol=1e-6, atol=1e-6)
+    assert "d_acc_mismatch" not in d_plain.stats
+
+
 def test_changing_y_changes_the_generated_class_distribution():
     """G's samples for two classes differ in distribution (mean image over 200 shared z's), not just per sample."""
     cfg = tiny("model=cgan")
@@ -112,21 +149,23 @@ def test_changing_y_changes_the_generated_class_distribution():
     assert (a.mean(0) - b.mean(0)).abs().max() > 1e-3
 
 
-def test_cgan_training_is_deterministic(tmp_path):
-    check_determinism(tiny("model=cgan", "train.steps=8"), tmp_path, {"G", "D", "G_ema"})
+@pytest.mark.parametrize("mismatch", ["false", "true"])
+def test_cgan_training_is_deterministic(mismatch, tmp_path):
+    check_determinism(tiny("model=cgan", f"model.params.mismatch={mismatch}", "train.steps=8"), tmp_path,
+                      {"G", "D", "G_ema"})
 
 
 @pytest.mark.parametrize("conditioning", ["concat", "projection"])
 def test_cgan_resumes_bitwise(conditioning, tmp_path):
     # the hinge objective: the adversarial part is whichever objective is configured
-    check_resume(tiny("model=cgan", f"model.params.conditioning={conditioning}", "objective.name=hinge",
-                      "train.steps=8"), tmp_path)
+    check_resume(tiny("model=cgan", f"model.params.conditioning={conditioning}", "model.params.mismatch=true",
+                      "objective.name=hinge", "train.steps=8"), tmp_path)
 
 
 def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"^model.params.conditioning: .*'concat' or 'projection'"):
         build_model(tiny("model=cgan", "model.params.conditioning=sideways"), DIGITS, "cpu")
-    with pytest.raises(ConfigError, match=r"^model.params.lambda: .*takes: conditioning"):
+    with pytest.raises(ConfigError, match=r"^model.params.lambda: .*takes: conditioning, mismatch"):
         build_model(tiny("model=cgan", "model.params.lambda=1"), DIGITS, "cpu")
     ring = DataInfo("ring8", "vector", (2,), 0)
     with pytest.raises(ConfigError, match=r"^data.name: model 'cgan' needs class labels"):
@@ -155,3 +194,10 @@ def test_sample_class_writes_a_png_and_refuses_unconditional_runs(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert err == "gankit: error: --class: this run's model (gan) is unconditional; drop --class"
     assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("preset, conditioning", [("mnist5k-cgan", "concat"), ("mnist5k-cgan-projection", "projection")])
+def test_mnist5k_presets_use_a_matching_aware_d(preset, conditioning):
+    from gankit.config import load_config
+
+    assert load_config(preset=preset).model.params == {"conditioning": conditioning, "mismatch": True}

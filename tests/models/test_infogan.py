@@ -107,6 +107,32 @@ def test_q_trains_with_g_and_the_shared_body_with_d():
     assert info == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
+def test_q_can_train_with_d_as_in_the_authors_code():
+    """q_with=discriminator: Q is D's (updated in D's step by D's loss, which carries -lambda * L_I), and
+    G's step, with D and Q frozen, still sends the information gradient through Q to G."""
+    model = build_model(tiny("model=infogan", "model.params.q_with=discriminator"), DIGITS, "cpu")
+    q = {id(p) for p in model.Q.parameters()}
+    assert q <= {id(p) for p in model.d_parameters()} and not q & {id(p) for p in model.g_parameters()}
+    real = torch.rand(8, 1, 8, 8) * 2 - 1
+    model.d_step(real, None).loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.Q.parameters())
+    model.Q.zero_grad(set_to_none=True)
+    frozen = _freeze(model)
+    assert q <= {id(p) for p in frozen}
+    torch.manual_seed(0)
+    loss = model.g_step(real, None).loss
+    g_info = torch.autograd.grad(loss, list(model.G.parameters()))
+    _unfreeze(frozen)
+    assert all(p.grad is None for p in model.Q.parameters())
+    # the same step without the information term gives G another gradient: L_I reaches G through Q
+    model.info_weight = 0.0
+    torch.manual_seed(0)
+    g_plain = torch.autograd.grad(model.g_step(real, None).loss, list(model.G.parameters()))
+    assert any(not torch.allclose(a, b) for a, b in zip(g_info, g_plain))
+    with pytest.raises(ConfigError, match=r"^model.params.q_with: "):
+        build_model(tiny("model=infogan", "model.params.q_with=nobody"), DIGITS, "cpu")
+
+
 def test_the_codes_change_g_output():
     model = build_model(tiny("model=infogan"), DIGITS, "cpu")
     model.G.eval()
@@ -129,3 +155,12 @@ def test_config_errors_name_the_key():
         build_model(tiny("model=infogan", "model.params.categorical=1"), DIGITS, "cpu")
     with pytest.raises(ConfigError, match=r"^model.params.lamda: Extra inputs.*takes: categorical, continuous"):
         build_model(tiny("model=infogan", "model.params.lamda=1"), DIGITS, "cpu")
+
+
+def test_mnist5k_preset_uses_the_papers_learning_rates():
+    """Chen et al. 2016, App. C.1: 2e-4 for D, 1e-3 for G; Q (in g_parameters) trains at G's rate."""
+    from gankit.config import load_config
+
+    cfg = load_config(preset="mnist5k-infogan")
+    assert (cfg.train.lr_d, cfg.train.lr_g) == (2e-4, 1e-3)
+    assert cfg.model.params == {"categorical": 10, "continuous": 2, "info_weight": 1.0} and cfg.net.z_dim == 62
