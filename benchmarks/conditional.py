@@ -10,8 +10,9 @@ its SHA-256 printed):
   categorical code, after the best one-to-one code -> digit matching (Hungarian; target >= 90 %),
   and FID/KID.
 
-Results are kept in runs/bench-conditional/results.json, so families can be run one process at a
-time; each run rewrites the section "conditional" of docs/benchmarks.md from all results so far.
+Results are kept in benchmarks/results/conditional.json (in git, like the other benchmarks' results),
+so families can be run one process at a time; each run rewrites the section "conditional" of
+docs/benchmarks.md from all results so far. Run folders (grids) go to runs/bench-conditional/.
 
     OMP_NUM_THREADS=1 python benchmarks/conditional.py --families cgan,cgan-projection,acgan,infogan --steps 700
 """
@@ -39,6 +40,7 @@ from gankit.sampling import generate
 from gankit.viz import save_image_grid
 
 ROOT = Path(__file__).resolve().parent.parent / "runs" / "bench-conditional"
+STORE = Path(__file__).resolve().parent / "results" / "conditional.json"
 FAMILIES = {"cgan": "mnist5k-cgan", "cgan-projection": "mnist5k-cgan-projection",
             "acgan": "mnist5k-acgan", "infogan": "mnist5k-infogan"}
 EVAL_SEED = 2024  # seeds the generated images measured here (not the training seed)
@@ -182,7 +184,8 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--families: unknown {unknown}; choose from {', '.join(FAMILIES)}")
     ROOT.mkdir(parents=True, exist_ok=True)
-    store = ROOT / "results.json"
+    store = STORE
+    store.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(store.read_text()) if store.exists() else {}
     results = {_label(r["family"], r["steps"], r.get("overrides", [])): r for r in results.values()}
     for row in args.drop:

@@ -139,8 +139,10 @@ class TrainConfig(Strict):
     lr_decay: Literal["none", "linear", "cosine"] = "none"
     """Learning-rate schedule of both optimisers over train.steps: none (constant lr_g, lr_d), linear
     (lr x (1 - t/steps)) or cosine (lr x (1 + cos(pi t/steps)) / 2), t = generator steps done before
-    this one. A decay to ~0 at the end sharpens the modes G has found. The lr is a function of the step,
-    so a checkpoint restores it exactly (the decay's horizon is stored with it); train.steps cannot
+    this one. Measured, it did not help the GANs it was tried on (seed 0, gankit 6faea15): ring8-best HQ
+    93.5 % none / 83.0 % linear / 84.3 % cosine; grid25-best 25/25 modes 67.2 % HQ none, 21/25 with
+    either decay; the concat CGAN 79.8 % class accuracy none vs 67.4 % linear. The lr is a function
+    of the step, so a checkpoint restores it exactly (the decay's horizon is stored with it); train.steps cannot
     change on --resume while a decay is on (the schedule would change)."""
     ema: EMAConfig = Field(default_factory=EMAConfig)
     checkpoint_every: int = Field(1000, ge=0)
