@@ -107,7 +107,7 @@ def config_for(label: str, dataset: str, steps: int | None) -> tuple[dict[str, A
 
 # Config keys added after seeds were stored, with the default that leaves a run unchanged: a key at that
 # default is left out of the hash, so the stored seeds of every other configuration still count.
-LATER_DEFAULTS = {("train", "lr_decay"): "none"}
+LATER_DEFAULTS = {("train", "lr_decay"): "none", ("net", "params"): {}}
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -168,6 +168,14 @@ def _cell(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{m:.{digits}f}" if math.isnan(se) else f"{m:.{digits}f} +- {se:.{digits}f}"
 
 
+def _rkl_cell(values: list[float]) -> str:
+    """Reverse KL over the seeds that had an HQ sample; a seed with none (KL undefined) is counted apart."""
+    finite = [x for x in values if math.isfinite(x)]
+    none = len(values) - len(finite)
+    cell = _cell(finite, digits=3) if finite else "undefined"
+    return cell + (f" ({none} seed{'s' if none > 1 else ''} without HQ samples)" if none else "")
+
+
 def table(labels: list[str], rows: dict[tuple[str, str], list[dict[str, Any]]],
           skipped: dict[tuple[str, str], str], sources: dict[tuple[str, str], str]) -> str:
     head = ("| configuration | ring8 modes | ring8 %HQ | ring8 rKL | ring8 s/seed (CPU s) | grid25 modes | "
@@ -179,7 +187,7 @@ def table(labels: list[str], rows: dict[tuple[str, str], list[dict[str, Any]]],
             got = rows.get((label, ds), [])
             if got:
                 cells += [_cell([r["modes"] for r in got], digits=1), _cell([r["hq"] for r in got], 100, 1),
-                          _cell([r["rkl"] for r in got], digits=3),
+                          _rkl_cell([r["rkl"] for r in got]),
                           f"{mean_se([r['wall_s'] for r in got])[0]:.0f} ({max(r['cpu_s'] for r in got):.0f} max)"]
                 seeds.append(f"{ds} {len(got)}")
             else:

@@ -7,8 +7,9 @@ feature space, each beside its reference (raw pixels, a supervised classifier, t
 Each part trains its preset (gankit/presets/mnist5k-*.yaml) with ``train.steps`` set by the options
 below (the presets' own step counts are for an unloaded machine), times it end to end in this process
 (build, training, the trainer's FID/KID evaluation), measures, and stores the result in a JSON cache
-(``--cache``), so parts can be run one at a time; the section "representation" of docs/benchmarks.md
-is rewritten from the cache after every part.
+(``--cache``, default benchmarks/results/representation.json, kept in git), so parts can be run one
+at a time; the section "representation" of docs/benchmarks.md is rewritten from the cache after
+every part.
 """
 
 from __future__ import annotations
@@ -69,17 +70,17 @@ def part_bigan(steps: int, tmp: Path) -> dict:
             "lines": rep.lines(), "fingerprint": rep.fingerprint}
 
 
-def part_ssgan(steps: int, seed: int, extra: list[str], tmp: Path) -> dict:
-    cfg, result, seconds = _train("mnist5k-ssgan", [f"train.steps={steps}", f"seed={seed}", "eval.at_end=false",
-                                                    *extra], tmp, f"ssgan-{seed}")
+def part_ssgan(preset: str, steps: int, seed: int, extra: list[str], tmp: Path) -> dict:
+    cfg, result, seconds = _train(preset, [f"train.steps={steps}", f"seed={seed}", "eval.at_end=false", *extra],
+                                  tmp, f"ssgan-{seed}")
     dataset = build_dataset(cfg.data)
     gan_err = classification_error(result.model.D, dataset.split("test"))
     p = cfg.model.params
     t0 = time.perf_counter()
     sup = train_supervised(cfg, steps=steps, batch_size=p.get("labelled_batch", 64),
                            noise_std=p.get("noise_std", 0.3), dropout=p.get("dropout", 0.0), dataset=dataset)
-    return {"seed": seed, "steps": steps, "overrides": extra, "seconds": seconds, "ssgan_error": gan_err,
-            "supervised_error": sup.test_error, "supervised_seconds": time.perf_counter() - t0,
+    return {"preset": preset, "seed": seed, "steps": steps, "overrides": extra, "seconds": seconds,
+            "ssgan_error": gan_err, "supervised_error": sup.test_error, "supervised_seconds": time.perf_counter() - t0,
             "labelled": int((dataset.train.y >= 0).sum()), "unlabelled": int((dataset.train.y < 0).sum()),
             "n_test": len(dataset.split("test"))}
 
@@ -137,10 +138,12 @@ def render(res: dict) -> str:
         spread = (lambda v: f" +- {st.stdev(v):.2f}" if len(v) > 1 else " (one seed)")
         r0 = ss[0]
         out += ["### Semi-supervised GAN: test error with 100 labels", "",
-                (f"`mnist5k-ssgan`: {r0['labelled']} labelled (10 per class, `data.labels=100`) and {r0['unlabelled']} "
-                f"unlabelled training images; error on the {r0['n_test']} test images. Supervised baseline: the same "
-                "classifier (D's architecture, input noise 0.3) trained with cross-entropy on the same 100 labelled "
-                "images for the same number of steps (`gankit.models.classifier.train_supervised`). "
+                (f"`{r0.get('preset', 'mnist5k-ssgan')}`: {r0['labelled']} labelled (10 per class, `data.labels=100`) "
+                f"and {r0['unlabelled']} unlabelled training images; error on the {r0['n_test']} test images. "
+                "Supervised baseline: the same classifier (D's architecture and regularisers: input noise, the "
+                "net's own per-layer noise, weight norm and data-dependent init where the net has them) trained "
+                "with cross-entropy on the same 100 labelled images for the same number of steps, batch and "
+                "optimiser (`gankit.models.classifier.train_supervised`). "
                 "Target (../shared/BENCHMARKS.md section 3): <= 3 %; the paper's 0.93 % used 60,000 unlabelled images."),
                 "", "| seed | steps | wall time | semi-supervised GAN error | supervised baseline error |",
                 "|---|---|---|---|---|"]
@@ -164,10 +167,12 @@ def main() -> None:
     ap.add_argument("--latent-ae-steps", type=int, default=600)
     ap.add_argument("--vae-steps", type=int, default=1000)
     ap.add_argument("--bigan-steps", type=int, default=600)
-    ap.add_argument("--ssgan-steps", type=int, default=800)
+    ap.add_argument("--ssgan-preset", default="mnist5k-ssgan-mlp",
+                    help="preset of the semi-supervised runs (mnist5k-ssgan: the DCGAN-shaped D)")
+    ap.add_argument("--ssgan-steps", type=int, default=2000)
     ap.add_argument("--ssgan-set", action="append", default=[], metavar="K=V",
                     help="config override of the semi-supervised runs (repeatable); the baseline follows it")
-    ap.add_argument("--cache", default="runs/representation-bench.json")
+    ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results" / "representation.json"))
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +202,8 @@ def main() -> None:
             save()
         if "ssgan" in parts:
             for seed in [int(s) for s in args.seeds.split(",")]:
-                res.setdefault("ssgan", {})[str(seed)] = part_ssgan(args.ssgan_steps, seed, args.ssgan_set, tmp)
+                res.setdefault("ssgan", {})[str(seed)] = part_ssgan(args.ssgan_preset, args.ssgan_steps, seed,
+                                                                     args.ssgan_set, tmp)
                 save()
                 print(f"ssgan seed {seed}: {res['ssgan'][str(seed)]}", flush=True)
     print(render(res))

@@ -50,12 +50,15 @@ class DataConfig(Strict):
 
 class NetConfig(Strict):
     name: str = "dcgan"
-    """Network pair: dcgan (images 8..64 px) or mlp (vectors)."""
+    """Network pair: dcgan (images 8..64 px), mlp (vectors) or mlp-image (images, Salimans et al. 2016 MLP)."""
     z_dim: int = Field(100, ge=1)
     width: int = Field(32, ge=1)
     """dcgan: channels of the widest-resolution layer (doubling as resolution halves); mlp: hidden units."""
     depth: int = Field(3, ge=1)
     """mlp: number of hidden layers (dcgan: the depth follows the image size)."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of nets that take them (mlp-image: layer sizes, noise, weight norm; it ignores
+    width and depth); checked by the net."""
 
 
 class ObjectiveConfig(Strict):

@@ -14,6 +14,7 @@ from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
 import gankit.data.registry  # noqa: F401,E402
 import gankit.nets.mlp  # noqa: F401,E402
 import gankit.nets.dcgan  # noqa: F401,E402
+import gankit.nets.mlp_image  # noqa: F401,E402
 import gankit.objectives.gan  # noqa: F401,E402
 import gankit.objectives.lsgan  # noqa: F401,E402
 import gankit.objectives.wgan  # noqa: F401,E402
@@ -42,9 +43,12 @@ def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
 
 
 def check(cfg) -> None:  # cfg: gankit.config.Config
-    """Check that every name in ``cfg`` is registered and the objective's params fit its signature."""
+    """Check that every name in ``cfg`` is registered and the objective's and the net's params fit."""
     DATASETS.get(cfg.data.name)
     NETS.get(cfg.net.name)
+    from gankit.nets import net_params
+
+    net_params(cfg.net)  # net.params against the net's schema (mlp-image), or empty
     MODELS.get(cfg.model.name)
     objective = OBJECTIVES.get(cfg.objective.name)
     check_kwargs(objective, cfg.objective.params, "objective.params", f"objective {cfg.objective.name!r}")

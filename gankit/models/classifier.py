@@ -25,6 +25,9 @@ from gankit.data import Dataset, build_dataset
 from gankit.data.base import DataInfo, Split
 from gankit.errors import ConfigError
 from gankit.nets.encoder import Features, feature_body
+from gankit.nets.layers import GaussianNoise, data_dependent_init
+
+INIT_BATCH = 500  # training samples (the first ones) of the data-dependent initialisation of weight-normed nets
 
 
 class Classifier(nn.Module):
@@ -32,30 +35,38 @@ class Classifier(nn.Module):
 
     While training, Gaussian noise of std ``noise_std`` is added to the input and dropout of rate
     ``dropout`` to the features: the regularisers the semi-supervised GAN of Salimans et al. (2016,
-    MNIST model) uses so that 100 labels do not simply get memorised.
+    MNIST model) uses so that 100 labels do not simply get memorised. The body's own regularisers
+    between its features and the head (``body.head_input``: the per-layer noise of ``mlp-image``) stay
+    on, and the head is of the kind of D's head (weight-normed for ``mlp-image``).
     """
 
     def __init__(self, body: Features, num_classes: int, noise_std: float = 0.0, dropout: float = 0.0) -> None:
         super().__init__()
         self.body = body
         self.noise_std = noise_std
+        self.input_noise = GaussianNoise(noise_std)
         self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(body.dim, num_classes)
+        self.head = body.new_head(num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.noise_std > 0:
-            x = x + self.noise_std * torch.randn_like(x)
-        return self.body(x)
+        return self.body(self.input_noise(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(self.features(x)))
+        return self.head(self.drop(self.body.head_input(self.features(x))))
 
 
-def build_classifier(net_cfg, info: DataInfo, noise_std: float = 0.0, dropout: float = 0.0) -> Classifier:
-    """A classifier with the dataset's discriminator body and ``info.num_classes`` logits."""
+def build_classifier(net_cfg, info: DataInfo, noise_std: float = 0.0, dropout: float = 0.0,
+                     init_x: torch.Tensor | None = None) -> Classifier:
+    """A classifier with the dataset's discriminator body and ``info.num_classes`` logits.
+
+    With ``init_x`` (a batch of training samples), its weight-normed layers, if any, get the data-dependent
+    initialisation of Salimans & Kingma (2016) on that batch (:func:`gankit.nets.layers.data_dependent_init`)."""
     if info.num_classes < 2:
         raise ConfigError(f"data.name: {info.name!r} has no class labels; a classifier needs a labelled dataset")
-    return Classifier(feature_body(net_cfg, info), info.num_classes, noise_std, dropout)
+    net = Classifier(feature_body(net_cfg, info), info.num_classes, noise_std, dropout)
+    if init_x is not None:
+        data_dependent_init(net, init_x)
+    return net
 
 
 def labelled(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,20 +101,24 @@ class SupervisedResult:
 def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0.3, dropout: float = 0.0,
                      dataset: Dataset | None = None, split: str = "test") -> SupervisedResult:
     """The supervised baseline: the classifier of ``cfg`` trained with cross-entropy on the labelled
-    training samples only (``cfg.data.labels`` of them), Adam(``cfg.train.lr_d``, ``cfg.train.betas``),
+    training samples only (``cfg.data.labels`` of them), Adam(``cfg.train.lr_d``, ``cfg.train.betas``) under
+    the schedule ``cfg.train.lr_decay`` over ``steps``,
     seeded by ``cfg.seed``; returns its error on ``split``.
 
     Same architecture, regularisers, labelled samples and optimiser as the semi-supervised GAN's D, so the
     difference between the two errors is what the unlabelled images (through the GAN) contributed."""
     from gankit.engine.seed import seed_everything
+    from gankit.engine.trainer import _lr_factor
 
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = dataset or build_dataset(cfg.data)
     x, y = labelled(dataset.train)
-    net = build_classifier(cfg.net, dataset.info, noise_std, dropout)
+    net = build_classifier(cfg.net, dataset.info, noise_std, dropout, init_x=dataset.train.x[:INIT_BATCH])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
     t0 = time.perf_counter()
-    for _ in range(steps):
+    for step in range(steps):
+        for group in opt.param_groups:  # the GAN's schedule (train.lr_decay) over these steps
+            group["lr"] = cfg.train.lr_d * _lr_factor(cfg.train.lr_decay, step, steps)
         idx = torch.randint(len(x), (min(batch_size, len(x)),))
         loss = F.cross_entropy(net(x[idx]), y[idx])
         opt.zero_grad(set_to_none=True)
@@ -112,5 +127,6 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
     seconds = time.perf_counter() - t0
     fingerprint = {"dataset": dataset.info.name, "labelled": len(x), "split": split,
                    "n_test": len(dataset.split(split)), "steps": steps, "batch_size": batch_size,
-                   "seed": cfg.seed, "noise_std": noise_std, "dropout": dropout}
+                   "seed": cfg.seed, "noise_std": noise_std, "dropout": dropout,
+                   "lr_decay": cfg.train.lr_decay}
     return SupervisedResult(net, classification_error(net, dataset.split(split)), seconds, fingerprint)

@@ -31,7 +31,7 @@ from gankit.data import build_dataset
 from gankit.errors import ConfigError
 from gankit.models.base import Model, StepResult
 from gankit.models.cgan import d_stats, parse_params
-from gankit.models.classifier import Classifier, build_classifier, classification_error, labelled
+from gankit.models.classifier import INIT_BATCH, Classifier, build_classifier, classification_error, labelled
 from gankit.nets import build_nets
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
@@ -129,8 +129,9 @@ class SSGANParams(Strict):
 def build_ssgan(cfg, info, device) -> SemiSupervisedGAN:
     p = parse_params(SSGANParams, cfg.model.params, "ssgan")
     G, _ = build_nets(cfg.net, info)
-    D = build_classifier(cfg.net, info, p.noise_std, p.dropout)
-    x_lab, y_lab = labelled(build_dataset(cfg.data).train)
+    train_split = build_dataset(cfg.data).train
+    D = build_classifier(cfg.net, info, p.noise_std, p.dropout, init_x=train_split.x[:INIT_BATCH])
+    x_lab, y_lab = labelled(train_split)
     if len(x_lab) == 0:
         raise ConfigError("data.labels: ssgan needs at least one labelled training sample")
     return SemiSupervisedGAN(G.to(device), D.to(device), build_objective(cfg.objective), cfg.net.z_dim,

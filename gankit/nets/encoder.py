@@ -2,7 +2,8 @@
 
 Nothing here re-implements a convolution stack: the x side of every network is the feature body of
 the dataset's own discriminator (``build_nets(cfg.net, info)[1].features``: the DCGAN discriminator's
-strided convolutions for images, the MLP discriminator's hidden layers for vectors), so the dataset
+strided convolutions for images, the hidden layers of the MLP discriminator for vectors or of the
+``mlp-image`` one for images), so the dataset
 decides the shapes exactly as it does for D. An encoder is that body plus a linear map to ``out_dim``
 (the mirror image of the DCGAN generator); the joint discriminator
 concatenates the body's features of x with an MLP embedding of z (as in Dumoulin et al. 2017).
@@ -20,23 +21,34 @@ from torch import nn
 
 from gankit.data.base import DataInfo
 from gankit.nets import build_nets
+from gankit.nets.layers import is_weight_normed, linear
 from gankit.nets.mlp import mlp
 
 
 class Features(nn.Module):
     """The feature body of a discriminator (its ``features(x)``, (N, F)) with its score head removed.
 
-    ``dim`` is F. The head is deleted so that no unused parameter is optimised or checkpointed.
+    ``dim`` is F. The head is deleted so that no unused parameter is optimised or checkpointed; what D did
+    between its features and its head (``D.head_input``, e.g. the training-time noise of ``mlp-image``;
+    identity for the other nets) stays as ``head_input``, and :meth:`new_head` builds a head of the same
+    kind as the deleted one (weight-normed if it was), so a classifier on the body is D with K outputs.
     """
 
     def __init__(self, D: nn.Module) -> None:
         super().__init__()
         self.dim: int = D.head.in_features
+        self.head_weight_normed = is_weight_normed(D.head)
         del D.head
         self.D = D
+        head_input = getattr(D, "head_input", None)
+        self.head_input: nn.Module = head_input if head_input is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.D.features(x)
+
+    def new_head(self, out_dim: int) -> nn.Linear:
+        """A linear map F -> ``out_dim`` of the kind D's own head was."""
+        return linear(self.dim, out_dim, weight_normed=self.head_weight_normed)
 
 
 def feature_body(net_cfg, info: DataInfo) -> Features:  # net_cfg: gankit.config.NetConfig

@@ -39,10 +39,14 @@ def test_feature_matching_closed_form():
     assert float(feature_matching(real, fake)) == pytest.approx(1.0 + 4.0)
 
 
-def _model() -> SemiSupervisedGAN:
+def _model_with(*overrides: str) -> SemiSupervisedGAN:
     torch.manual_seed(0)
-    cfg = tiny(*SS)
+    cfg = tiny(*overrides)
     return build_model(cfg, build_dataset(cfg.data).info, "cpu")
+
+
+def _model() -> SemiSupervisedGAN:
+    return _model_with(*SS)
 
 
 def test_labelled_pool_holds_exactly_the_kept_labels():
@@ -115,3 +119,30 @@ def test_run_ends_with_the_classifier_test_error(tmp_path, capsys):
     assert figures["values"]["classifier_error"] == classification_error(result.model.D, test)
     assert figures["fingerprint"]["n"] == len(test) == 180 and figures["fingerprint"]["labelled_train"] == 20
     assert "semi-supervised D: test error" in capsys.readouterr().out
+
+
+MLP = ("net.name=mlp-image", "net.params.d_hidden=[16,8]", "net.params.g_hidden=[12]", "train.batch_size=20")
+
+
+def test_mlp_image_d_is_data_initialised_and_keeps_hidden_scales(tmp_path):
+    from gankit.engine.trainer import train
+    from gankit.models.classifier import INIT_BATCH
+    from gankit.nets.layers import is_weight_normed
+
+    model = _model_with(*SS, *MLP)
+    linears = [m for m in model.D.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 3 and all(is_weight_normed(m) for m in linears)
+    first = linears[0]
+    with torch.no_grad():  # the data-dependent init: unit-variance pre-activations on the init batch
+        pre = first(build_dataset(tiny(*SS, *MLP).data).train.x[:INIT_BATCH].flatten(1))
+    torch.testing.assert_close(pre.std(0), torch.ones(16), atol=1e-4, rtol=0)
+    result = train(tiny(*SS, *MLP), run_dir=tmp_path / "run", progress=False)
+    trained = [m for m in result.model.D.modules() if isinstance(m, torch.nn.Linear)]
+    scales = lambda ms: [m.parametrizations.weight.original0 for m in ms]  # noqa: E731
+    assert all(torch.equal(a, b) for a, b in zip(scales(linears)[:2], scales(trained)[:2]))  # frozen
+    assert not torch.equal(scales(linears)[2], scales(trained)[2])  # the head's scale trains
+    assert not torch.equal(linears[0].parametrizations.weight.original1, trained[0].parametrizations.weight.original1)
+
+
+def test_mlp_image_determinism_and_resume(tmp_path):
+    check_determinism_and_resume(tiny(*SS, *MLP), tmp_path, {"G", "D", "G_ema"})
