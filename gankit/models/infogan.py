@@ -23,6 +23,13 @@ D all maximise L_I; the body goes with D's optimiser. Q itself goes with one of 
   the ``d_net`` scope, and the trainer gives every ``d_`` variable to D's optimiser).
 
 V(D, G) is the configured objective.
+
+Measured on mnist5k (benchmarks/conditional.py protocol, seed 0, G_ema, 200 images per code): the
+categorical code matches the digit classes (Hungarian matching) on 36.5 % after 1,500 steps and 42.2 %
+after 3,000 with the mnist5k preset; at 1,500 steps ``q_with=discriminator`` gave 32.1 %,
+``continuous_weight=0.1`` 26.1 %, ``info_weight=2`` 30.3 %, ``continuous=0`` 35.3 %, ``train.lr_g=2e-4``
+23.0 %, and a paper-style Q (FC 128 + BN) 30.8 %. In every run Q recovered the code on G's samples
+(q_cat_acc >= 0.99 by step ~300): G tied the code to stroke style as much as to digit identity.
 """
 
 from __future__ import annotations
