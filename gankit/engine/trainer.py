@@ -12,7 +12,6 @@ stops at once. ``gankit train --resume RUN_DIR`` then continues exactly where it
 from __future__ import annotations
 
 import contextlib
-import math
 import signal
 import sys
 import threading
@@ -38,6 +37,7 @@ from gankit.engine.checkpoint import (
 )
 from gankit.engine.ema import EMA
 from gankit.engine.rundir import RunDir
+from gankit.engine.schedule import lr_factor, set_lr
 from gankit.engine.seed import rng_state, seed_everything, set_rng_state
 from gankit.errors import CheckpointError, ConfigError
 from gankit.models import Model, build_model
@@ -196,12 +196,12 @@ def train(
 
 
 def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
+    decay = ckpt.meta["config"]["train"].get("lr_decay", "none")
     for text in overrides:
         key = ".".join(parse_override(text)[0])
         if key not in RESUMABLE_KEYS:
             raise ConfigError(f"--set {key}: cannot change on --resume (it would change what the run computes); "
                               f"allowed: {', '.join(sorted(RESUMABLE_KEYS))}")
-        decay = ckpt.meta["config"]["train"].get("lr_decay", "none")
         if key == "train.steps" and decay != "none":
             raise ConfigError(f"--set train.steps: cannot change on --resume while train.lr_decay={decay} (the decay "
                               "is spread over the run's train.steps); start a new run with the longer train.steps")
@@ -245,7 +245,7 @@ def _unfreeze(params: list[nn.Parameter]) -> None:
 
 def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, sampler) -> tuple[int, int]:
     meta = ckpt.meta
-    if meta.get("lr_decay", _lr_schedule(cfg, "none")) != _lr_schedule(cfg):
+    if meta.get("lr_decay", NO_DECAY) != _lr_schedule(cfg):
         raise CheckpointError(f"{ckpt.path}: its learning-rate schedule {meta.get('lr_decay')} differs from the "
                               f"config's {_lr_schedule(cfg)}")
     try:
@@ -263,27 +263,21 @@ def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g
         raise CheckpointError(f"{ckpt.path}: does not match this model ({str(e).splitlines()[0][:160]})") from None
 
 
-def _lr_factor(kind: str, done: int, total: int) -> float:
-    """Multiplier of the base learning rates for the generator step after ``done`` of ``total``."""
-    if kind == "linear":
-        return 1.0 - done / total
-    if kind == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * done / total))
-    return 1.0
+NO_DECAY = {"kind": "none", "total_steps": None}  # the schedule of checkpoints written before train.lr_decay
 
 
 def _set_lr(cfg: Config, opt_g, opt_d, done: int) -> None:
     """The learning rates of the next step (its D steps and its G step) under ``train.lr_decay``."""
-    factor = _lr_factor(cfg.train.lr_decay, done, cfg.train.steps)
-    for opt, base in ((opt_g, cfg.train.lr_g), (opt_d, cfg.train.lr_d)):
-        for group in opt.param_groups if opt is not None else ():
-            group["lr"] = base * factor
+    factor = lr_factor(cfg.train.lr_decay, done, cfg.train.steps)
+    set_lr(opt_g, cfg.train.lr_g, factor)
+    set_lr(opt_d, cfg.train.lr_d, factor)
 
 
-def _lr_schedule(cfg: Config, kind: str | None = None) -> dict[str, Any]:
+def _lr_schedule(cfg: Config) -> dict[str, Any]:
     """What a checkpoint stores of the schedule: its kind and horizon (the lr itself is in the optimisers)."""
-    kind = cfg.train.lr_decay if kind is None else kind
-    return {"kind": kind, "total_steps": cfg.train.steps if kind != "none" else None}
+    if cfg.train.lr_decay == "none":
+        return dict(NO_DECAY)
+    return {"kind": cfg.train.lr_decay, "total_steps": cfg.train.steps}
 
 
 def _tensorboard(run: RunDir, cfg: Config):

@@ -43,7 +43,6 @@ class Classifier(nn.Module):
     def __init__(self, body: Features, num_classes: int, noise_std: float = 0.0, dropout: float = 0.0) -> None:
         super().__init__()
         self.body = body
-        self.noise_std = noise_std
         self.input_noise = GaussianNoise(noise_std)
         self.drop = nn.Dropout(dropout)
         self.head = body.new_head(num_classes)
@@ -108,7 +107,7 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
     Same architecture, regularisers, labelled samples and optimiser as the semi-supervised GAN's D, so the
     difference between the two errors is what the unlabelled images (through the GAN) contributed."""
     from gankit.engine.seed import seed_everything
-    from gankit.engine.trainer import _lr_factor
+    from gankit.engine.schedule import lr_factor, set_lr
 
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = dataset or build_dataset(cfg.data)
@@ -117,8 +116,7 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
     opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
     t0 = time.perf_counter()
     for step in range(steps):
-        for group in opt.param_groups:  # the GAN's schedule (train.lr_decay) over these steps
-            group["lr"] = cfg.train.lr_d * _lr_factor(cfg.train.lr_decay, step, steps)
+        set_lr(opt, cfg.train.lr_d, lr_factor(cfg.train.lr_decay, step, steps))  # the GAN's train.lr_decay
         idx = torch.randint(len(x), (min(batch_size, len(x)),))
         loss = F.cross_entropy(net(x[idx]), y[idx])
         opt.zero_grad(set_to_none=True)
