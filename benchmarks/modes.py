@@ -50,10 +50,11 @@ QUIET = ["train.tensorboard=false", "train.checkpoint_every=0", "train.sample_ev
          "eval.at_end=true", "eval.split=test", "train.device=cpu"]
 VARIANTS = {  # label -> overrides on top of the <dataset>-best preset
     "best": [],
-    "best+pack2": ["reg.pack=2"],
-    "best+pack4": ["reg.pack=4"],
+    "best+pack2": ["reg.pack=2", "eval.drs.enabled=false"],  # a packed D scores pairs: no DRS
+    "best+pack4": ["reg.pack=4", "eval.drs.enabled=false"],
     "best+ortho": ["reg.ortho_jacobian.weight=0.1"],
 }
+DRS = "+drs"  # a run with eval.drs on also gives the row '<label>+drs': the same G, samples kept by DRS
 
 # ../shared/BENCHMARKS.md section 1, copied with their sources: (label, ring8 modes, %HQ, rKL, grid25 ...).
 PUBLISHED = [
@@ -107,7 +108,12 @@ def config_for(label: str, dataset: str, steps: int | None) -> tuple[dict[str, A
 
 # Config keys added after seeds were stored, with the default that leaves a run unchanged: a key at that
 # default is left out of the hash, so the stored seeds of every other configuration still count.
-LATER_DEFAULTS = {("train", "lr_decay"): "none", ("net", "params"): {}}
+LATER_DEFAULTS = {
+    ("train", "lr_decay"): "none",
+    ("net", "params"): {},
+    ("eval", "drs"): {"enabled": False, "calibration_steps": 1000, "lr": 0.0001, "gamma_quantile": None,
+                      "burn_in": 10000},
+}
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -118,8 +124,9 @@ def config_key(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_job(job: Job) -> dict[str, Any]:
-    """Train one seed in this (worker) process; returns its scores and its wall and CPU time."""
+def run_job(job: Job) -> list[dict[str, Any]]:
+    """Train one seed in this (worker) process; returns its scores and its wall and CPU time, and a
+    second record (label '<label>+drs') for the samples DRS keeps when the config has eval.drs on."""
     import torch
 
     torch.set_num_threads(1)
@@ -130,15 +137,24 @@ def run_job(job: Job) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         result = gankit.train(config, run_dir=Path(tmp) / "run", progress=False)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    v = result.quality.values
-    return {"label": job.label, "dataset": job.dataset, "seed": job.seed, "key": job.key,
-            "modes": v["modes_covered"], "n_modes": v["n_modes"], "hq": v["hq_fraction"],
-            "rkl": v["reverse_kl"], "true_hq": v["true_hq_fraction"], "true_rkl": v["true_reverse_kl"],
-            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "steps": config["train"]["steps"],
-            "generator": result.quality.fingerprint.get("generator"), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+    def record(label: str, report) -> dict[str, Any]:
+        v = report.values
+        return {"label": label, "dataset": job.dataset, "seed": job.seed, "key": job.key,
+                "modes": v["modes_covered"], "n_modes": v["n_modes"], "hq": v["hq_fraction"],
+                "rkl": v["reverse_kl"], "true_hq": v["true_hq_fraction"], "true_rkl": v["true_reverse_kl"],
+                "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "steps": config["train"]["steps"],
+                "generator": report.fingerprint.get("generator"), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+    out = [record(job.label, result.quality)]
+    if result.quality_drs is not None:
+        sampler = result.quality_drs.fingerprint["sampler"]
+        out.append({**record(job.label + DRS, result.quality_drs), "acceptance": sampler["drs_acceptance"],
+                    "calibration_accuracy": sampler["calibration"]["final_accuracy"]})
+    return out
 
 
-def _quiet_run(job: Job) -> dict[str, Any]:
+def _quiet_run(job: Job) -> list[dict[str, Any]]:
     # The trainer prints its log and figure; a worker keeps the terminal for the benchmark's own lines.
     import contextlib
     import io
@@ -228,7 +244,7 @@ def main() -> None:
     all_labels = OBJECTIVES.names() + list(VARIANTS)
     wanted = [s for s in (args.configs or args.objectives).split(",") if s] or all_labels
     datasets = [d for d in args.datasets.split(",") if d]
-    jobs, skipped, sources, keys = [], {}, {}, {}
+    jobs, skipped, sources, keys, drs_labels = [], {}, {}, {}, set()
     for label in all_labels:
         for ds in DATASETS:
             config, source = config_for(label, ds, args.steps)
@@ -236,6 +252,9 @@ def main() -> None:
                 skipped[(label, ds)] = source
                 continue
             sources[(label, ds)], keys[(label, ds)] = source, config_key(config)
+            if config["eval"].get("drs", {}).get("enabled"):
+                drs_labels.add(label)
+                sources[(label + DRS, ds)], keys[(label + DRS, ds)] = source + " (samples kept by DRS)", keys[(label, ds)]
             if label in wanted and ds in datasets and not args.report_only:
                 done = {r["seed"] for r in load_results() if r["key"] == keys[(label, ds)]}
                 jobs += [Job(label, ds, s, config, keys[(label, ds)]) for s in range(args.seeds) if s not in done]
@@ -249,18 +268,20 @@ def main() -> None:
         workers = max(1, min(args.workers, 2))
         ctx = mp.get_context("spawn")
         with ctx.Pool(workers, maxtasksperchild=1) if workers > 1 else _Serial() as pool:
-            for r in pool.imap_unordered(_quiet_run, jobs):
+            for records in pool.imap_unordered(_quiet_run, jobs):
                 with RESULTS.open("a") as f:
-                    f.write(json.dumps(r) + "\n")
-                flag = "  OVER 2 CPU min" if r["cpu_s"] > CPU_BUDGET_S else ""
-                print(f"{r['label']:>14} {r['dataset']:>6} seed {r['seed']}: modes {r['modes']}/{r['n_modes']} "
-                      f"HQ {100 * r['hq']:.1f} % rKL {r['rkl']:.4f}  ({r['wall_s']:.0f} s wall, "
-                      f"{r['cpu_s']:.0f} s CPU){flag}", flush=True)
+                    f.writelines(json.dumps(r) + "\n" for r in records)
+                for r in records:
+                    flag = "  OVER 2 CPU min" if r["cpu_s"] > CPU_BUDGET_S else ""
+                    print(f"{r['label']:>14} {r['dataset']:>6} seed {r['seed']}: modes {r['modes']}/{r['n_modes']} "
+                          f"HQ {100 * r['hq']:.1f} % rKL {r['rkl']:.4f}  ({r['wall_s']:.0f} s wall, "
+                          f"{r['cpu_s']:.0f} s CPU){flag}", flush=True)
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in load_results():
         if keys.get((r["label"], r["dataset"])) == r["key"]:
             rows.setdefault((r["label"], r["dataset"]), []).append(r)
     rows = {k: sorted({r["seed"]: r for r in v}.values(), key=lambda r: r["seed"]) for k, v in rows.items()}
+    all_labels = [x for lb in all_labels for x in ([lb, lb + DRS] if lb in drs_labels else [lb])]
     labels = [lb for lb in all_labels if any((lb, ds) in rows or (lb, ds) in skipped for ds in DATASETS)]
     not_run = [lb for lb in all_labels if lb not in labels]
     body = (

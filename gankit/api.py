@@ -51,12 +51,14 @@ def _pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
 
 
 def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: bool = False, seed: int = 0,
-           device: str | torch.device = "cpu", label: int | None = None) -> Path:
+           device: str | torch.device = "cpu", label: int | None = None, drs: bool = False) -> Path:
     """Draw ``n`` samples from a trained run and save them as a grid (images) or a plot (vectors).
 
     Conditional runs (cgan, acgan; infogan's categorical code): ``label=k`` draws ``n`` samples of class
     (code) k; without it the picture is the prior's class-by-row grid (K rows of the same K latents, so
-    ``n`` is not used). ``label`` on an unconditional run is a :class:`GankitError`.
+    ``n`` is not used). ``label`` on an unconditional run is a :class:`GankitError`. ``drs=True`` keeps
+    only the samples that discriminator rejection sampling accepts (:mod:`gankit.drs`; model=gan runs
+    with a per-sample D; calibrated with the run's ``eval.drs`` settings).
 
     Example::
 
@@ -65,11 +67,29 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
     """
     cfg, model, ckpt = load_run(run_dir, device)
     G, step = _pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
-    x = generate(G, _sample_rows(model, cfg, n, seed, device, label))
-    dataset = build_dataset(cfg.data) if x.dim() == 2 else None
     which = "G_ema" if ema else "G"
+    if drs:
+        if label is not None:
+            raise GankitError("--drs: rejection sampling is for unconditional runs; drop --class")
+        sampler = drs_sampler(cfg, model, G, device)
+        x = sampler.draw(n, seed=seed, device=device)
+        which += f" + DRS (acceptance {100 * sampler.stats.acceptance:.1f} %)"
+    else:
+        x = generate(G, _sample_rows(model, cfg, n, seed, device, label))
+    dataset = build_dataset(cfg.data) if x.dim() == 2 else None
     what = f", class {label}" if label is not None else ""
     return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}{what}")
+
+
+def drs_sampler(cfg: Config, model: Model, G: nn.Module, device: str | torch.device = "cpu"):
+    """The :class:`gankit.drs.RejectionSampler` of a loaded run (its D calibrated on its training split)."""
+    from gankit.drs import sampler_for
+    from gankit.errors import ConfigError
+
+    try:
+        return sampler_for(cfg, model, G, build_dataset(cfg.data).train.x.to(device))
+    except ConfigError as e:
+        raise GankitError(f"--drs: {str(e).removeprefix('eval.drs: ')}") from None
 
 
 def _sample_rows(model: Model, cfg: Config, n: int, seed: int, device, label: int | None) -> torch.Tensor:

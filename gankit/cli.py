@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--class", dest="label", type=int, metavar="K",
                    help="conditional runs (cgan, acgan, infogan code): draw N samples of class K; "
                         "without it they show a class-by-row grid")
+    s.add_argument("--drs", action="store_true", help="keep only the samples discriminator rejection sampling "
+                   "accepts (model=gan runs; Azadi et al. 2019)")
 
     e = sub.add_parser("eval", help="fingerprinted metrics of a trained run -> RUN_DIR/eval.json")
     e.add_argument("run_dir")
@@ -47,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", help="real reference split: val or test (default test)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--ema", action="store_true", help="evaluate the EMA of G")
+    e.add_argument("--drs", action="store_true", help="score the samples discriminator rejection sampling keeps "
+                   "(sample metrics; mre, jacobian and dstar still measure G itself)")
     e.add_argument("--device", default="cpu")
 
     sub.add_parser("presets", help="list the named presets")
@@ -88,7 +92,7 @@ def _sample(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise GankitError(f"--n: must be at least 1, got {args.n}")
-    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed, label=args.label)
+    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed, label=args.label, drs=args.drs)
     print(f"wrote {path}")
     return 0
 
@@ -97,7 +101,7 @@ def _eval(args: argparse.Namespace) -> int:
     from gankit.evaluation import evaluate
 
     report = evaluate(args.run_dir, metrics=args.metrics, n=args.n, split=args.split, seed=args.seed,
-                      ema=args.ema, device=args.device)
+                      ema=args.ema, device=args.device, drs=args.drs)
     print(f"wrote {report.path}")
     return 0
 

@@ -173,12 +173,34 @@ class TrainConfig(Strict):
         return {"enabled": v} if isinstance(v, bool) else v
 
 
+class DRSConfig(Strict):
+    """Discriminator rejection sampling at the end of training (:mod:`gankit.drs`, Azadi et al. 2019)."""
+
+    enabled: bool = False
+    """Also score G's samples kept by DRS (written to quality_drs.json); model=gan with a per-sample D only."""
+    calibration_steps: int = Field(1000, ge=0)
+    """Logistic-loss steps of a copy of D against the final (frozen) G before sampling."""
+    lr: float = Field(1e-4, gt=0)
+    """Adam learning rate of the calibration (betas 0.5, 0.999; batch = train.batch_size)."""
+    gamma_quantile: float | None = Field(None, gt=0, lt=1)
+    """null: exact rejection sampling; q: gamma = the q-quantile of F on the burn-in (large q: stricter, fewer kept)."""
+    burn_in: int = Field(10_000, ge=1)
+    """G samples whose largest calibrated logit starts the running maximum M."""
+
+
 class EvalConfig(Strict):
     at_end: bool = True
     """Compute the quality figure when training ends (FID/KID for images, mode metrics for 2D mixtures)."""
     n: int | None = Field(None, ge=2)
     """Generated samples to score (default: the size of the reference split; 2,500 for toy mixtures)."""
     split: Literal["val", "test"] = "test"
+    drs: DRSConfig = Field(default_factory=DRSConfig)
+
+    @field_validator("drs", mode="before")
+    @classmethod
+    def _drs_from_bool(cls, v: Any) -> Any:
+        # `--set eval.drs=true` switches it on with the defaults.
+        return {"enabled": v} if isinstance(v, bool) else v
 
 
 class Config(Strict):

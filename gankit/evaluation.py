@@ -39,6 +39,7 @@ from gankit.sampling import generate
 
 IMAGE_DEFAULTS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "memorization", "mre")
 TOY_DEFAULTS = ("modes", "dstar", "entropy")
+G_ITSELF = ("mre", "jacobian", "dstar")  # metrics of G's map (or D against G), not of a sample: --drs leaves them
 PRDC_NAMES = ("precision", "recall", "density", "coverage")
 ALIASES = {"memorisation": "memorization", "prdc": PRDC_NAMES, "inception_score": "is", "fid_infinity": "fid_inf"}
 IMAGE_ONLY = {"fid", "kid", "is", "fid_inf", "memorization", "mre", "cas", *PRDC_NAMES}
@@ -89,13 +90,15 @@ class _Context:
     """What the metrics of one evaluation share, each computed at most once."""
 
     def __init__(self, run_dir: Path, n: int | None, split: str, seed: int, ema: bool, device: str,
-                 cache: str | Path | None) -> None:
-        from gankit.api import _pick_generator, load_run
+                 cache: str | Path | None, drs: bool = False) -> None:
+        from gankit.api import _pick_generator, drs_sampler, load_run
         from gankit.data import build_dataset
 
         self.cfg, self.model, ckpt = load_run(run_dir, device)
         self.G = _pick_generator(self.model, ckpt, ema)
         self.generator = "G_ema" if ema else "G"
+        # --drs: the sample metrics score what DRS keeps; mre, jacobian and dstar measure G itself
+        self.sampler = drs_sampler(self.cfg, self.model, self.G, device) if drs else None
         self.step = int(ckpt.meta["step"])
         self.run_dir, self.split, self.seed, self.device, self.cache = run_dir, split, seed, device, cache
         self.prior = self.model.prior
@@ -117,6 +120,8 @@ class _Context:
             prep = getattr(extractor, "preprocessing", None) or "float32 in [-1, 1], no resize, fed to the extractor as is"
         else:
             prep = "float32 pixels in [-1, 1], as stored" if self.image else "raw samples"
+        if self.sampler is not None and metric not in G_ITSELF:
+            extra = {**extra, "sampler": self.sampler.fingerprint()}
         return fingerprint(metric, self.info.name, self.split, self.n, self.n if n_real is None else n_real, self.seed,
                            extractor=extractor, preprocessing=prep, generator=self.generator, step=self.step,
                            prior=repr(self.prior), **extra)
@@ -132,7 +137,17 @@ class _Context:
 
     @cached_property
     def fake(self) -> torch.Tensor:
-        fake = generate(self.G, self.rows)
+        """The samples the sample metrics score: G's, or those DRS keeps (--drs)."""
+        if self.sampler is None:
+            return self.g_fake
+        return self._checked(self.sampler.draw(self.n, seed=self.seed, device=self.device))
+
+    @cached_property
+    def g_fake(self) -> torch.Tensor:
+        """G's own samples at the seeded rows."""
+        return self._checked(generate(self.G, self.rows))
+
+    def _checked(self, fake: torch.Tensor) -> torch.Tensor:
         if tuple(fake.shape[1:]) != tuple(self.info.shape):
             raise GankitError(f"G outputs {tuple(fake.shape[1:])} per sample, {self.info.name} has {self.info.shape}")
         if not torch.isfinite(fake).all():
@@ -326,7 +341,7 @@ def _cas(c: _Context, epochs: int = 5) -> MetricResult:
 def _modes(c: _Context) -> MetricResult:
     from gankit.metrics.quality import evaluate_generator
 
-    rep = evaluate_generator(c.G, c.prior, c.dataset, c.split, c.n, c.seed, c.device)
+    rep = evaluate_generator(c.sampler or c.G, c.prior, c.dataset, c.split, c.n, c.seed, c.device)
     if rep.kind != "modes":
         raise GankitError(f"--metrics modes: {c.info.name} has no known mode centres")
     return MetricResult("modes", rep.values, {**c.fp("modes"), **rep.fingerprint, "metric": "modes"}, rep.lines()[0].split("  |")[0])
@@ -350,7 +365,7 @@ def _dstar(c: _Context) -> MetricResult:
         with torch.no_grad():
             return torch.cat([torch.sigmoid(D(chunk.to(c.device, torch.float32))).reshape(-1).cpu() for chunk in x.split(4096)])
 
-    chk = dstar_check(d_prob, c.dataset.log_prob, c.fake, bounds, grid)
+    chk = dstar_check(d_prob, c.dataset.log_prob, c.g_fake, bounds, grid)
     v = {"mae": chk.mae, "value": chk.value, "value_optimal": chk.value_optimal, "jsd": chk.jsd}
     fp = c.fp("dstar", kde=f"Gaussian, Scott bandwidth {[round(h, 4) for h in chk.bandwidth]}",
               grid=f"{grid}^{ref.shape[1]} over {[(round(a, 2), round(b, 2)) for a, b in bounds]}",
@@ -389,15 +404,18 @@ def evaluate(
     device: str = "cpu",
     cache: str | Path | None = None,
     log: Callable[[str], None] | None = print,
+    drs: bool = False,
 ) -> EvalReport:
     """Evaluate a trained run, print one fingerprinted line per metric, write RUN_DIR/eval.json.
 
     ``metrics``: names or a comma-separated string (default: see module docstring); ``n``: generated
     samples and real samples per side (default: the ``split``'s size for images, 2,500 for toy data);
-    ``ema``: score G_ema; ``cache``: the real-feature cache directory. Bad input raises GankitError.
+    ``ema``: score G_ema; ``cache``: the real-feature cache directory; ``drs``: the sample metrics score
+    the samples discriminator rejection sampling keeps (:mod:`gankit.drs`), each fingerprint then names
+    the sampler, while mre, jacobian and dstar still measure G itself. Bad input raises GankitError.
     """
     run_dir = Path(run_dir)
-    ctx = _Context(run_dir, n, split, seed, ema, device, cache)
+    ctx = _Context(run_dir, n, split, seed, ema, device, cache, drs)
     report = EvalReport(run_dir, ctx.step, ctx.generator)
     for name in resolve_metrics(metrics, ctx.image):
         fn = METRICS[name]

@@ -26,6 +26,7 @@ from torch import nn
 import gankit
 from gankit.config import Config, load_config, parse_override
 from gankit.data import Dataset, InfiniteSampler, build_dataset
+from gankit.drs import check_drs_config, sampler_for
 from gankit.engine.checkpoint import (
     Checkpoint,
     checkpoint_name,
@@ -60,6 +61,7 @@ class TrainResult:
     quality: Any = None  # gankit.metrics.quality.QualityReport, or None
     interrupted: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    quality_drs: Any = None  # the quality figure of the samples DRS keeps (eval.drs.enabled), or None
 
 
 def train(
@@ -105,6 +107,8 @@ def train(
         raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the training split "
                           f"of {cfg.data.name} ({len(train_x)} samples)")
     model = build_model(cfg, dataset.info, device)
+    if cfg.eval.drs.enabled:
+        check_drs_config(cfg)  # before the run folder exists: a config that cannot be scored trains nothing
     if ckpt is None:  # only now, so that a config that cannot train leaves no empty run folder behind
         run = RunDir.create(runs_root, _run_name(cfg), run_dir)
     run.write_json("config.json", cfg.to_dict())
@@ -175,7 +179,7 @@ def train(
 
     # ---- finish: the quality figure --------------------------------------------------------------
     G_final = ema.G_ema if ema is not None else model.G
-    quality = None
+    quality = quality_drs = None
     if interrupted:
         print(f"stopped at step {step}; continue with: gankit train --resume {run.path}", flush=True)
     elif cfg.eval.at_end:
@@ -183,12 +187,18 @@ def train(
         run.write_json("quality.json", quality.to_dict())
         for line in quality.lines():
             print(line, flush=True)
+        if cfg.eval.drs.enabled:
+            quality_drs = _quality_drs(cfg, dataset, G_final, model, train_x, device, "G_ema" if ema else "G")
+            run.write_json("quality_drs.json", quality_drs.to_dict())
+            for line in quality_drs.lines():
+                print(f"with DRS: {line}", flush=True)
         figures = model.final_figures(dataset, cfg.eval.split)
         if figures:
             run.write_json("model_figures.json", figures)
             for line in figures["lines"]:
                 print(line, flush=True)
-    return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted, run.read_metrics())
+    return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted, run.read_metrics(),
+                       quality_drs)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -393,3 +403,8 @@ def _quality(cfg: Config, dataset: Dataset, G: nn.Module, prior, device, which: 
     report = evaluate_generator(G, prior, dataset, split=cfg.eval.split, n=cfg.eval.n, seed=cfg.seed, device=device)
     report.fingerprint["generator"] = which
     return report
+
+
+def _quality_drs(cfg: Config, dataset: Dataset, G: nn.Module, model: Model, train_x: torch.Tensor, device, which: str):
+    """The quality figure of the samples that discriminator rejection sampling keeps (gankit.drs)."""
+    return _quality(cfg, dataset, sampler_for(cfg, model, G, train_x), model.prior, device, which)

@@ -142,9 +142,12 @@ def _subset(x: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
     return x[torch.randperm(len(x), generator=g)[:n]]
 
 
-def _generate(G: nn.Module, prior: LatentPrior, n: int, seed: int, device: torch.device | str,
+def _generate(G: nn.Module | Any, prior: LatentPrior, n: int, seed: int, device: torch.device | str,
               shape: tuple) -> torch.Tensor:
-    fake = generate(G, prior.sample(n, seed=seed, device=device))
+    if isinstance(G, nn.Module):
+        fake = generate(G, prior.sample(n, seed=seed, device=device))
+    else:  # a sampler standing in for G (gankit.drs.RejectionSampler): n accepted samples from its own seed
+        fake = G.draw(n, seed=seed, device=device)
     if tuple(fake.shape[1:]) != tuple(shape):
         raise GankitError(
             f"generator output has shape {tuple(fake.shape[1:])} per sample, the dataset's samples {tuple(shape)}"
@@ -163,7 +166,7 @@ def _check_n(n: int, available: int, split: str, dataset: str) -> None:
 
 
 def evaluate_generator(
-    G: nn.Module,
+    G: nn.Module | Any,
     prior: LatentPrior | int,
     dataset: Dataset,
     split: str = "test",
@@ -179,7 +182,9 @@ def evaluate_generator(
     real-vs-real at the same N (N train images vs the same reference). Toy mixtures with ``centres``:
     mode metrics of n (default 2,500) generated samples beside n samples of ``split``. Else kind "none".
     G's inputs come from ``prior.sample(n, seed=seed)`` (an int means N(0, I) of that width); the same ``seed`` draws the real subsets
-    and the KID subsets. G's train/eval mode is restored afterwards.
+    and the KID subsets. G's train/eval mode is restored afterwards. ``G`` may also be a sampler with
+    ``draw(n, seed, device)`` and ``fingerprint()`` (:class:`gankit.drs.RejectionSampler`): its samples
+    are scored, and its fingerprint (calibration, acceptance rate) joins the report's under "sampler".
 
     Example::
 
@@ -187,12 +192,22 @@ def evaluate_generator(
         for line in report.lines():
             print(line)
     """
+    report = _evaluate(G, prior, dataset, split, n, seed, device, extractor)
+    if not isinstance(G, nn.Module):
+        report.fingerprint["sampler"] = G.fingerprint()
+    return report
+
+
+def _evaluate(G, prior, dataset: Dataset, split: str, n: int | None, seed: int, device, extractor) -> QualityReport:
     info = dataset.info
     prior = LatentPrior(prior) if isinstance(prior, int) else prior
     base = {"dataset": info.name, "gankit_version": gankit_version(), "prior": repr(prior)}
     if getattr(dataset, "centres", None) is not None:
         return _mode_report(G, prior, dataset, split, n or DEFAULT_TOY_N, seed, device, base)
-    if getattr(dataset, "digits", None) is not None:  # Stacked MNIST: modes + KL over 1,000 digit triples
+    if getattr(dataset, "digits", None) is not None:
+        if not isinstance(G, nn.Module):
+            raise ConfigError("eval.drs: the Stacked MNIST figure scores G itself; rejection sampling is "
+                              "supported for 2D mixtures and FID/KID")  # Stacked MNIST: modes + KL over 1,000 digit triples
         from gankit.metrics.stacked import stacked_report  # imports this module, so not at the top
 
         return stacked_report(G, prior, dataset, split, n, seed, device, extractor, base)

@@ -1,0 +1,209 @@
+"""Discriminator rejection sampling (DRS; Azadi, Olsson, Darrell, Goodfellow & Odena, ICLR 2019).
+
+A trained G puts some mass where the data has none (on 2D mixtures: the bridges between modes that a
+continuous G cannot avoid). D knows where: the optimal discriminator D* = p_d / (p_d + p_g) has the
+logit ``l(x) = log p_d(x) / p_g(x)``. Drawing x ~ p_g and keeping it with probability
+``exp(l(x) - M)``, M = max_x l(x), is rejection sampling, and what it keeps is distributed exactly as
+p_d (Azadi et al. 2019, section 3.1). Three steps, as in the paper:
+
+1. **Calibrate** (:func:`calibrate`). D was trained against the *live* G and under whatever objective
+   the run used (a WGAN critic or an EBGAN energy is not a log-ratio), while we sample the final G
+   (often its EMA). So a copy of D, followed by a learned affine map ``a * D(x) + b`` (Platt scaling),
+   is trained with the logistic loss ``softplus(-l(real)) + softplus(l(fake))`` against the frozen G
+   being sampled; its optimum is the log-ratio above. D's own weights are never touched.
+2. **Burn-in**: M is the largest logit among ``burn_in`` samples of G, raised whenever sampling sees a
+   larger one (the paper's running maximum).
+3. **Accept** x with probability ``sigmoid(F(x) - gamma)``, where
+   ``F(x) = l(x) - M - log(1 - exp(l(x) - M - eps))`` (the paper's Eq. 8). Since
+   ``sigmoid(F) = exp(l - M - eps)`` (for eps -> 0), ``gamma = 0`` is exact rejection sampling. A
+   positive gamma is stricter (keeps mostly the samples D rates highest, fewer accepted), a negative one
+   looser. ``gamma_quantile = q`` sets gamma to the q-quantile of F over the burn-in samples, so a
+   sample at that quantile is kept with probability 1/2 (the paper used the 95th percentile).
+
+DRS needs a D that scores one sample at a time: a packed D (``reg.pack``) or minibatch discrimination
+scores groups, so :func:`check_drs_config` refuses those configurations with a config error.
+
+Example::
+
+    score, cal = calibrate(model.D, G_ema, model.prior, dataset.train.x, steps=1000, seed=0)
+    sampler = RejectionSampler(G_ema, score, model.prior)
+    x = sampler.draw(2500, seed=0)        # (2500, *shape), accepted samples only
+    sampler.stats                         # acceptance rate, M, gamma, draws
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gankit.errors import ConfigError, GankitError
+from gankit.sampling import LatentPrior, generate
+
+
+def check_drs_config(cfg: Any) -> None:
+    """Raise a :class:`ConfigError` unless ``cfg`` trains a model whose D scores single samples."""
+    if cfg.model.name != "gan":
+        raise ConfigError(f"eval.drs: discriminator rejection sampling needs model=gan (an unconditional D), "
+                          f"not model={cfg.model.name}; set eval.drs.enabled=false")
+    if cfg.reg.pack > 1 or cfg.reg.minibatch_discrimination > 0:
+        raise ConfigError("eval.drs: a packed D (reg.pack) or minibatch discrimination scores groups of samples, "
+                          "DRS needs one score per sample; set eval.drs.enabled=false")
+
+
+class CalibratedScore(nn.Module):
+    """``a * D(x) + b``: a copy of D with a learned affine output, trained to the log-ratio log p_d/p_g."""
+
+    def __init__(self, D: nn.Module) -> None:
+        super().__init__()
+        self.D = copy.deepcopy(D)
+        self.scale = nn.Parameter(torch.ones(()))
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.D(x).reshape(len(x)) + self.bias
+
+
+@dataclass
+class Calibration:
+    """What :func:`calibrate` did: steps, optimiser, and the logistic loss / accuracy of its last 100 steps."""
+
+    steps: int
+    batch_size: int
+    lr: float
+    seed: int
+    final_loss: float
+    final_accuracy: float
+    scale: float
+    bias: float
+
+
+def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor, steps: int = 1000,
+              batch_size: int = 256, lr: float = 1e-4, seed: int = 0) -> tuple[CalibratedScore, Calibration]:
+    """Train :class:`CalibratedScore` (a copy of D) with the logistic loss against the frozen ``G``.
+
+    ``real`` holds the training samples; batches are drawn with replacement by a generator seeded with
+    ``seed``, and so are G's latents, so the result is deterministic. Adam(lr, betas=(0.5, 0.999)).
+    """
+    if steps < 0 or batch_size < 1:
+        raise ConfigError(f"eval.drs: need calibration_steps >= 0 and batch_size >= 1, got {steps}, {batch_size}")
+    device = real.device
+    score = CalibratedScore(D).to(device).train()
+    G_mode = G.training
+    G.eval()
+    opt = torch.optim.Adam(score.parameters(), lr=lr, betas=(0.5, 0.999))
+    g = torch.Generator().manual_seed(seed)
+    losses, accs = [], []
+    for _ in range(steps):
+        idx = torch.randint(len(real), (batch_size,), generator=g).to(device)
+        with torch.no_grad():
+            fake = G(prior.draw(batch_size, g, "cpu", None).to(device))
+        l_real, l_fake = score(real[idx]), score(fake)
+        loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        accs.append(0.5 * ((l_real > 0).float().mean() + (l_fake < 0).float().mean()).item())
+    G.train(G_mode)
+    score.eval()
+    tail = slice(-100, None)
+    result = Calibration(steps, batch_size, lr, seed,
+                         final_loss=float(sum(losses[tail]) / max(1, len(losses[tail]))) if losses else math.nan,
+                         final_accuracy=float(sum(accs[tail]) / max(1, len(accs[tail]))) if accs else math.nan,
+                         scale=float(score.scale.detach()), bias=float(score.bias.detach()))
+    return score, result
+
+
+@dataclass
+class DRSStats:
+    """One :meth:`RejectionSampler.draw`: it returned ``accepted`` samples after drawing ``drawn`` from G;
+    ``acceptance`` is the share of all drawn samples that passed (the last batch's surplus included)."""
+
+    accepted: int
+    drawn: int
+    acceptance: float
+    max_logit: float
+    gamma: float
+
+
+class RejectionSampler:
+    """Draws accepted samples of ``G`` (see the module docstring for the rule).
+
+    ``gamma_quantile=None`` is exact rejection sampling (gamma = 0); a number q in (0, 1) sets gamma to
+    the q-quantile of F over the burn-in samples (Azadi et al.'s knob; large q: stricter, fewer kept).
+    ``max_draws_per_sample`` bounds the work: drawing more than that many G samples per accepted one
+    raises a :class:`GankitError` (D rejects nearly everything: G is far from the data).
+    It also stands in for G in :func:`gankit.metrics.evaluate_generator` (``draw`` + ``fingerprint``).
+    """
+
+    def __init__(self, G: nn.Module, score: nn.Module, prior: LatentPrior, gamma_quantile: float | None = None,
+                 burn_in: int = 10_000, batch_size: int = 1000, eps: float = 1e-6,
+                 max_draws_per_sample: int = 1000, calibration: Calibration | None = None) -> None:
+        if gamma_quantile is not None and not 0.0 < gamma_quantile < 1.0:
+            raise ConfigError(f"eval.drs.gamma_quantile: must be in (0, 1) or null (exact), got {gamma_quantile}")
+        self.G, self.score, self.prior = G, score, prior
+        self.gamma_quantile, self.burn_in, self.batch_size, self.eps = gamma_quantile, burn_in, batch_size, eps
+        self.max_draws_per_sample = max_draws_per_sample
+        self.calibration = calibration
+        self.stats: DRSStats | None = None
+
+    @torch.no_grad()
+    def _logits(self, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
+        x = generate(self.G, self.prior.draw(n, g, "cpu", None).to(device))
+        return x, self.score(x).double()
+
+    def _f(self, logit: torch.Tensor, m: float) -> torch.Tensor:
+        a = logit - m - self.eps  # <= -eps, so 1 - exp(a) > 0
+        return a + self.eps - torch.log(-torch.expm1(a))
+
+    def draw(self, n: int, seed: int = 0, device: torch.device | str = "cpu") -> torch.Tensor:
+        """``n`` accepted samples; the burn-in, G's latents and the accept coins come from ``seed``."""
+        g = torch.Generator().manual_seed(seed)
+        mode = self.score.training
+        self.score.eval()
+        _, burn = self._logits(self.burn_in, g, device)
+        m = float(burn.max())
+        gamma = 0.0 if self.gamma_quantile is None else float(torch.quantile(self._f(burn, m).cpu(), self.gamma_quantile))
+        kept, n_kept, drawn, n_accepted = [], 0, 0, 0
+        while n_kept < n:
+            if drawn > self.max_draws_per_sample * n:
+                raise GankitError(f"DRS kept {n_kept} of {drawn} samples (needed {n}): D rejects nearly all of G's "
+                                  "samples; G is far from the data, or set eval.drs.gamma_quantile")
+            x, logit = self._logits(self.batch_size, g, device)
+            drawn += len(x)
+            m = max(m, float(logit.max()))  # the running maximum of the paper
+            p = torch.sigmoid(self._f(logit, m) - gamma)
+            keep = torch.rand(len(x), generator=g, dtype=torch.float64).to(p.device) < p
+            kept.append(x[keep])
+            n_kept += int(keep.sum())
+        self.score.train(mode)
+        self.stats = DRSStats(n, drawn, n_kept / drawn, m, gamma)
+        return torch.cat(kept)[:n]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What produced the samples (goes into every metric's fingerprint)."""
+        out: dict[str, Any] = {"sampler": "DRS (Azadi et al. 2019)", "gamma_quantile": self.gamma_quantile,
+                               "burn_in": self.burn_in, "eps": self.eps}
+        if self.calibration is not None:
+            out["calibration"] = asdict(self.calibration)
+        if self.stats is not None:
+            out.update({f"drs_{k}": v for k, v in asdict(self.stats).items()})
+        return out
+
+
+def sampler_for(cfg: Any, model: Any, G: nn.Module, train_x: torch.Tensor) -> RejectionSampler:
+    """The DRS sampler of a trained run's ``G`` with the run's ``eval.drs`` settings: a copy of ``model.D``
+    calibrated on ``train_x`` (batch = ``train.batch_size``, seed = the run's seed). The trainer's
+    end-of-training figure, ``gankit sample --drs`` and ``gankit eval --drs`` all build it here."""
+    check_drs_config(cfg)
+    d = cfg.eval.drs
+    score, calibration = calibrate(model.D, G, model.prior, train_x, steps=d.calibration_steps,
+                                   batch_size=cfg.train.batch_size, lr=d.lr, seed=cfg.seed)
+    return RejectionSampler(G, score, model.prior, gamma_quantile=d.gamma_quantile, burn_in=d.burn_in,
+                            calibration=calibration)
