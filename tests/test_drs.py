@@ -162,3 +162,13 @@ def test_drs_on_a_packed_run_exits_2_with_one_line(tiny_vector_config, tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--drs" in err and "reg.pack" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_drs_can_be_switched_on_when_resuming(tiny_vector_config, tmp_path):
+    run = tmp_path / "run"
+    train(load_config(base=tiny_vector_config.to_dict(), overrides=["train.checkpoint_every=10"]), run_dir=run,
+          progress=False)
+    assert not (run / "quality_drs.json").exists()
+    result = train(resume=run, overrides=["train.steps=30", "eval.at_end=true", "eval.n=100", "eval.drs.enabled=true",
+                                          "eval.drs.calibration_steps=5", "eval.drs.burn_in=200"], progress=False)
+    assert result.step == 30 and (run / "quality_drs.json").exists()

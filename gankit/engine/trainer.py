@@ -48,7 +48,9 @@ from gankit.viz import save_samples
 # Keys a resumed run may change: they alter what is logged and saved, and for how long it runs,
 # never what a step computes, so the resumed run stays bitwise identical to an uninterrupted one.
 RESUMABLE_KEYS = {"train.steps", "train.checkpoint_every", "train.keep_checkpoints", "train.sample_every",
-                  "train.log_every", "train.tensorboard", "train.device", "eval.at_end", "eval.n", "eval.split"}
+                  "train.log_every", "train.tensorboard", "train.device", "eval.at_end", "eval.n", "eval.split",
+                  "eval.drs", "eval.drs.enabled", "eval.drs.calibration_steps", "eval.drs.lr",
+                  "eval.drs.gamma_quantile", "eval.drs.burn_in"}
 FIXED_Z_SEED = 12345  # the sample grids use the same z in every run and after every resume
 
 

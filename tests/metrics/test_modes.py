@@ -75,6 +75,24 @@ def test_samples_of_the_true_mixture_reach_the_physical_limit(make, max_rkl):
     assert 0 < report.reverse_kl < max_rkl
 
 
+def test_hq_spread_of_known_offsets():
+    ring = ring8()
+    # every sample 1 std from its centre along one axis: RMS per-coordinate distance = 1/sqrt(2) std
+    offsets = torch.tensor([[1.0, 0.0], [0.0, -1.0]]).repeat(4, 1) * ring.std
+    report = mode_metrics(ring.centres + offsets, ring.centres, ring.std)
+    assert report.hq_spread == pytest.approx(1 / math.sqrt(2), rel=1e-5)  # float32 centres + offsets
+    assert math.isnan(mode_metrics(ring.centres * 2, ring.centres, ring.std).hq_spread)  # no HQ sample
+
+
+def test_hq_spread_of_the_true_mixture_is_the_truncated_chi2_value():
+    # r^2 / std^2 ~ chi2 with 2 dof; E[chi2_2 | chi2_2 <= 9] = (2 - 11 e^-4.5) / (1 - e^-4.5)
+    expected = math.sqrt((2 - 11 * math.exp(-4.5)) / (1 - math.exp(-4.5)) / 2)
+    assert expected == pytest.approx(0.9744, abs=1e-4)
+    mixture = grid25()
+    samples = mixture.sample(200_000, torch.Generator().manual_seed(1))
+    assert mode_metrics(samples, mixture.centres, mixture.std).hq_spread == pytest.approx(expected, abs=0.004)
+
+
 def test_mixtures_have_distinct_centres():
     ring, grid = ring8(), grid25()
     assert len(torch.unique(ring.centres.round(decimals=6), dim=0)) == 8  # not 7 (linspace endpoint bug)
