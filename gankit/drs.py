@@ -155,8 +155,9 @@ class RejectionSampler:
 
     @torch.no_grad()
     def _logits(self, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
-        x = generate(self.G, self.prior.draw(n, g, "cpu", None).to(device))
-        return x, self.score(x).double()
+        x = generate(self.G, self.prior.draw(n, g, "cpu", None).to(device))  # float32 on the CPU
+        logits = [self.score(chunk.to(device)).double().cpu() for chunk in x.split(self.batch_size)]
+        return x, torch.cat(logits)
 
     def _f(self, logit: torch.Tensor, m: float) -> torch.Tensor:
         a = logit - m - self.eps  # <= -eps, so 1 - exp(a) > 0
@@ -170,7 +171,7 @@ class RejectionSampler:
         _, burn = self._logits(self.burn_in, g, device)
         m = float(burn.max())
         gamma = 0.0 if self.gamma_quantile is None else float(torch.quantile(self._f(burn, m).cpu(), self.gamma_quantile))
-        kept, n_kept, drawn, n_accepted = [], 0, 0, 0
+        kept, n_kept, drawn = [], 0, 0
         while n_kept < n:
             if drawn > self.max_draws_per_sample * n:
                 raise GankitError(f"DRS kept {n_kept} of {drawn} samples (needed {n}): D rejects nearly all of G's "
@@ -179,7 +180,7 @@ class RejectionSampler:
             drawn += len(x)
             m = max(m, float(logit.max()))  # the running maximum of the paper
             p = torch.sigmoid(self._f(logit, m) - gamma)
-            keep = torch.rand(len(x), generator=g, dtype=torch.float64).to(p.device) < p
+            keep = torch.rand(len(x), generator=g, dtype=torch.float64) < p
             kept.append(x[keep])
             n_kept += int(keep.sum())
         self.score.train(mode)
