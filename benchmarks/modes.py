@@ -108,17 +108,15 @@ def config_for(label: str, dataset: str, steps: int | None) -> tuple[dict[str, A
 
 # Config keys added after seeds were stored, with the default that leaves a run unchanged: a key at that
 # default is left out of the hash, so the stored seeds of every other configuration still count.
-LATER_DEFAULTS = {
-    ("train", "lr_decay"): "none",
-    ("net", "params"): {},
-    ("eval", "drs"): {"enabled": False, "calibration_steps": 1000, "lr": 0.0001, "gamma_quantile": None,
-                      "burn_in": 10000},
-}
+def later_defaults() -> dict[tuple[str, str], Any]:
+    from gankit.config import DRSConfig
+
+    return {("train", "lr_decay"): "none", ("net", "params"): {}, ("eval", "drs"): DRSConfig().model_dump()}
 
 
 def config_key(config: dict[str, Any]) -> str:
     body = {k: v for k, v in config.items() if k not in ("seed", "description")}
-    for (section, key), default in LATER_DEFAULTS.items():
+    for (section, key), default in later_defaults().items():
         if body.get(section, {}).get(key) == default:
             body[section] = {k: v for k, v in body[section].items() if k != key}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]

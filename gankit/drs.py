@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -98,7 +99,7 @@ def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor
     G.eval()
     opt = torch.optim.Adam(score.parameters(), lr=lr, betas=(0.5, 0.999))
     g = torch.Generator().manual_seed(seed)
-    losses, accs = [], []
+    tail: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=100)  # (loss, accuracy) of the last steps
     for _ in range(steps):
         idx = torch.randint(len(real), (batch_size,), generator=g).to(device)
         with torch.no_grad():
@@ -108,14 +109,12 @@ def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(loss.item())
-        accs.append(0.5 * ((l_real > 0).float().mean() + (l_fake < 0).float().mean()).item())
+        # kept as tensors: no host sync per step on a GPU
+        tail.append((loss.detach(), 0.5 * ((l_real > 0).float().mean() + (l_fake < 0).float().mean()).detach()))
     G.train(G_mode)
     score.eval()
-    tail = slice(-100, None)
-    result = Calibration(steps, batch_size, lr, seed,
-                         final_loss=float(sum(losses[tail]) / max(1, len(losses[tail]))) if losses else math.nan,
-                         final_accuracy=float(sum(accs[tail]) / max(1, len(accs[tail]))) if accs else math.nan,
+    final_loss, final_acc = (torch.stack(t).mean().item() for t in zip(*tail)) if tail else (math.nan, math.nan)
+    result = Calibration(steps, batch_size, lr, seed, final_loss=final_loss, final_accuracy=final_acc,
                          scale=float(score.scale.detach()), bias=float(score.bias.detach()))
     return score, result
 

@@ -48,9 +48,8 @@ from gankit.viz import save_samples
 # Keys a resumed run may change: they alter what is logged and saved, and for how long it runs,
 # never what a step computes, so the resumed run stays bitwise identical to an uninterrupted one.
 RESUMABLE_KEYS = {"train.steps", "train.checkpoint_every", "train.keep_checkpoints", "train.sample_every",
-                  "train.log_every", "train.tensorboard", "train.device", "eval.at_end", "eval.n", "eval.split",
-                  "eval.drs", "eval.drs.enabled", "eval.drs.calibration_steps", "eval.drs.lr",
-                  "eval.drs.gamma_quantile", "eval.drs.burn_in"}
+                  "train.log_every", "train.tensorboard", "train.device"}
+RESUMABLE_SECTIONS = {"eval"}  # every key under these: what is scored after training, never a step
 FIXED_Z_SEED = 12345  # the sample grids use the same z in every run and after every resume
 
 
@@ -210,10 +209,12 @@ def train(
 def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
     decay = ckpt.meta["config"]["train"].get("lr_decay", "none")
     for text in overrides:
-        key = ".".join(parse_override(text)[0])
-        if key not in RESUMABLE_KEYS:
+        path = parse_override(text)[0]
+        key = ".".join(path)
+        if key not in RESUMABLE_KEYS and path[0] not in RESUMABLE_SECTIONS:
+            allowed = sorted(RESUMABLE_KEYS) + [f"{section}.*" for section in sorted(RESUMABLE_SECTIONS)]
             raise ConfigError(f"--set {key}: cannot change on --resume (it would change what the run computes); "
-                              f"allowed: {', '.join(sorted(RESUMABLE_KEYS))}")
+                              f"allowed: {', '.join(allowed)}")
         if key == "train.steps" and decay != "none":
             raise ConfigError(f"--set train.steps: cannot change on --resume while train.lr_decay={decay} (the decay "
                               "is spread over the run's train.steps); start a new run with the longer train.steps")

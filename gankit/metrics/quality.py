@@ -205,10 +205,10 @@ def _evaluate(G, prior, dataset: Dataset, split: str, n: int | None, seed: int, 
     base = {"dataset": info.name, "gankit_version": gankit_version(), "prior": repr(prior)}
     if getattr(dataset, "centres", None) is not None:
         return _mode_report(G, prior, dataset, split, n or DEFAULT_TOY_N, seed, device, base)
-    if getattr(dataset, "digits", None) is not None:
+    if getattr(dataset, "digits", None) is not None:  # Stacked MNIST: modes + KL over 1,000 digit triples
         if not isinstance(G, nn.Module):
             raise ConfigError("eval.drs: the Stacked MNIST figure scores G itself; rejection sampling is "
-                              "supported for 2D mixtures and FID/KID")  # Stacked MNIST: modes + KL over 1,000 digit triples
+                              "supported for 2D mixtures and FID/KID")
         from gankit.metrics.stacked import stacked_report  # imports this module, so not at the top
 
         return stacked_report(G, prior, dataset, split, n, seed, device, extractor, base)
