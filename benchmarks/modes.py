@@ -146,10 +146,15 @@ def run_job(job: Job) -> list[dict[str, Any]]:
                 "generator": report.fingerprint.get("generator"), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
     out = [record(job.label, result.quality)]
-    if result.quality_drs is not None:
-        sampler = result.quality_drs.fingerprint["sampler"]
-        out.append({**record(job.label + DRS, result.quality_drs), "acceptance": sampler["drs_acceptance"],
-                    "calibration_accuracy": sampler["calibration"]["final_accuracy"]})
+    drs = result.quality_drs
+    if drs is not None:
+        sampler = drs.fingerprint["sampler"]
+        extra = {"acceptance": sampler["drs_acceptance"], "calibration_accuracy": sampler["calibration"]["final_accuracy"]}
+        if drs.kind == "none":  # D rejected nearly all of G's samples: a seed without a DRS figure
+            out.append({"label": job.label + DRS, "dataset": job.dataset, "seed": job.seed, "key": job.key,
+                        "failed": drs.fingerprint["reason"], **extra, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)})
+        else:
+            out.append({**record(job.label + DRS, drs), **extra})
     return out
 
 
@@ -193,19 +198,24 @@ def _rkl_cell(values: list[float]) -> str:
 
 def table(labels: list[str], rows: dict[tuple[str, str], list[dict[str, Any]]],
           skipped: dict[tuple[str, str], str], sources: dict[tuple[str, str], str]) -> str:
-    head = ("| configuration | ring8 modes | ring8 %HQ | ring8 rKL | ring8 s/seed (CPU s) | grid25 modes | "
-            "grid25 %HQ | grid25 rKL | grid25 s/seed (CPU s) | seeds |\n|" + "---|" * 10 + "\n")
+    head = ("| configuration | ring8 modes | ring8 %HQ | ring8 rKL | ring8 CPU s/seed | grid25 modes | "
+            "grid25 %HQ | grid25 rKL | grid25 CPU s/seed | seeds |\n|" + "---|" * 10 + "\n")
     lines = []
     for label in labels:
         cells, seeds = [], []
         for ds in DATASETS:
-            got = rows.get((label, ds), [])
+            every = rows.get((label, ds), [])
+            got = [r for r in every if "failed" not in r]
+            failed = len(every) - len(got)
             if got:
                 cells += [_cell([r["modes"] for r in got], digits=1), _cell([r["hq"] for r in got], 100, 1),
                           _rkl_cell([r["rkl"] for r in got]),
-                          f"{mean_se([r['wall_s'] for r in got])[0]:.0f} ({max(r['cpu_s'] for r in got):.0f} max)"]
-                seeds.append(f"{ds} {len(got)}")
-            else:
+                          f"{mean_se([r['cpu_s'] for r in every])[0]:.0f} ({max(r['cpu_s'] for r in every):.0f} max)"]
+            elif failed:
+                cells += ["no samples kept", "", "", ""]
+            if every:
+                seeds.append(f"{ds} {len(got)}" + (f" (+{failed} where DRS kept too few samples to score)" if failed else ""))
+            if not every:
                 why = skipped.get((label, ds), "not run")
                 cells += [f"skipped: {why}" if (label, ds) in skipped else "not run", "", "", ""]
         lines.append(f"| gankit {label} | " + " | ".join(cells) + f" | {', '.join(seeds) or 0} |")
@@ -272,6 +282,9 @@ def main() -> None:
                     f.writelines(json.dumps(r) + "\n" for r in records)
                 for r in records:
                     flag = "  OVER 2 CPU min" if r["cpu_s"] > CPU_BUDGET_S else ""
+                    if "failed" in r:
+                        print(f"{r['label']:>14} {r['dataset']:>6} seed {r['seed']}: {r['failed']}", flush=True)
+                        continue
                     print(f"{r['label']:>14} {r['dataset']:>6} seed {r['seed']}: modes {r['modes']}/{r['n_modes']} "
                           f"HQ {100 * r['hq']:.1f} % rKL {r['rkl']:.4f}  ({r['wall_s']:.0f} s wall, "
                           f"{r['cpu_s']:.0f} s CPU){flag}", flush=True)
@@ -288,9 +301,9 @@ def main() -> None:
         parts = []
         for ds in DATASETS:
             got = [r for r in rows.get((lb, ds), []) if r.get("spread") is not None and math.isfinite(r["spread"])]
+            acc = [r["acceptance"] for r in rows.get((lb, ds), []) if "acceptance" in r]
             if got:
                 text = f"{ds} {_cell([r['spread'] for r in got])} ({len(got)} seeds; true data {got[0]['true_spread']:.2f})"
-                acc = [r["acceptance"] for r in got if "acceptance" in r]
                 parts.append(text + (f", DRS keeps {_cell(acc, 100, 1)} % of G's samples" if acc else ""))
         if parts:
             spread_lines.append(f"- `{lb}`: " + "; ".join(parts))
@@ -304,8 +317,8 @@ def main() -> None:
         "--datasets ring8 --seeds 3`; table only: `--report-only`). Protocol of ../shared/BENCHMARKS.md "
         "section 1: 2,500 samples of G (G_ema where the preset keeps one), HQ = within 3 std of the nearest "
         "centre, reverse KL = KL(HQ mode histogram || uniform); mean +- standard error over the training "
-        "seeds counted in the last column; wall time per seed (CPU seconds: the largest over seeds, budget "
-        "120). Rows 'gankit ...' are measured here; the other rows are the published ones. Rows '+drs' "
+        "seeds counted in the last column; CPU seconds per seed, training and scoring (mean, and the largest "
+        "over seeds: budget 120). Rows 'gankit ...' are measured here; the other rows are the published ones. Rows '+drs' "
         "score the same trained G (same seeds, same runs, so the same time) through discriminator rejection "
         "sampling (gankit/drs.py, Azadi et al. 2019): a copy of D calibrated with the logistic loss for "
         "1,000 steps against the final G, then exact rejection sampling; its 2,500 kept samples are scored "

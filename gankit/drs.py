@@ -131,13 +131,18 @@ class DRSStats:
     gamma: float
 
 
+class DRSRejectedError(GankitError):
+    """DRS drew ``max_draws_per_sample`` G samples per wanted one and kept too few: D rejects nearly all
+    of G's samples. The sampler's ``stats`` hold what it drew and kept up to then."""
+
+
 class RejectionSampler:
     """Draws accepted samples of ``G`` (see the module docstring for the rule).
 
     ``gamma_quantile=None`` is exact rejection sampling (gamma = 0); a number q in (0, 1) sets gamma to
     the q-quantile of F over the burn-in samples (Azadi et al.'s knob; large q: stricter, fewer kept).
     ``max_draws_per_sample`` bounds the work: drawing more than that many G samples per accepted one
-    raises a :class:`GankitError` (D rejects nearly everything: G is far from the data).
+    raises a :class:`DRSRejectedError` (D rejects nearly everything: G is far from the data).
     It also stands in for G in :func:`gankit.metrics.evaluate_generator` (``draw`` + ``fingerprint``).
     """
 
@@ -173,7 +178,9 @@ class RejectionSampler:
         kept, n_kept, drawn = [], 0, 0
         while n_kept < n:
             if drawn > self.max_draws_per_sample * n:
-                raise GankitError(f"DRS kept {n_kept} of {drawn} samples (needed {n}): D rejects nearly all of G's "
+                self.score.train(mode)
+                self.stats = DRSStats(n_kept, drawn, n_kept / drawn, m, gamma)
+                raise DRSRejectedError(f"DRS kept {n_kept} of {drawn} samples (needed {n}): D rejects nearly all of G's "
                                   "samples; G is far from the data, or set eval.drs.gamma_quantile")
             x, logit = self._logits(self.batch_size, g, device)
             drawn += len(x)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gankit.config import load_config
-from gankit.drs import CalibratedScore, RejectionSampler, calibrate, check_drs_config
+from gankit.drs import CalibratedScore, DRSRejectedError, RejectionSampler, calibrate, check_drs_config
 from gankit.engine.trainer import train
 from gankit.errors import ConfigError, GankitError
 from gankit.sampling import LatentPrior
@@ -77,8 +77,11 @@ def test_sampler_gives_up_when_d_rejects_nearly_everything():
             return 1000.0 * x.reshape(len(x))
 
     sampler = RejectionSampler(Identity(), Sharp(), LatentPrior(1), burn_in=1000, max_draws_per_sample=3)
-    with pytest.raises(GankitError, match="rejects nearly all"):
+    with pytest.raises(DRSRejectedError, match="rejects nearly all") as caught:
         sampler.draw(100, seed=0)
+    assert isinstance(caught.value, GankitError)
+    stats = sampler.stats  # what it drew before giving up: more than 3 per wanted sample, in batches of 1000
+    assert stats.drawn == 1000 and stats.accepted < 100 and stats.acceptance == stats.accepted / 1000
     with pytest.raises(ConfigError, match="gamma_quantile"):
         RejectionSampler(Identity(), Sharp(), LatentPrior(1), gamma_quantile=1.0)
 
@@ -131,6 +134,29 @@ def test_training_with_drs_writes_a_fingerprinted_second_figure(tiny_vector_conf
     assert 0.0 < fp["sampler"]["drs_acceptance"] <= 1.0 and fp["sampler"]["drs_accepted"] == 200
     assert result.quality_drs.to_dict()["values"] == saved["values"]
     assert "sampler" not in result.quality.fingerprint  # the plain figure is G's own samples
+
+
+def test_training_keeps_its_plain_figure_when_drs_rejects_everything(tiny_vector_config, tmp_path, capsys,
+                                                                     monkeypatch):
+    import gankit.engine.trainer as trainer
+
+    def give_up_early(*args):  # one draw per batch and no second batch: DRS gives up with 200 wanted
+        sampler = sampler_for(*args)
+        sampler.batch_size, sampler.max_draws_per_sample = 1, 0
+        return sampler
+
+    sampler_for = trainer.sampler_for
+    monkeypatch.setattr(trainer, "sampler_for", give_up_early)
+    cfg = load_config(base=tiny_vector_config.to_dict(),
+                      overrides=["eval.at_end=true", "eval.n=200", "eval.drs.enabled=true",
+                                 "eval.drs.calibration_steps=5", "eval.drs.burn_in=100"])
+    result = train(cfg, run_dir=tmp_path / "r", progress=False)
+    saved = json.loads((tmp_path / "r" / "quality_drs.json").read_text())
+    assert result.quality.kind == "modes" and (tmp_path / "r" / "quality.json").is_file()
+    assert saved["kind"] == result.quality_drs.kind == "none" and saved["values"] == {}
+    assert saved["fingerprint"]["sampler"]["drs_drawn"] == 1 and saved["fingerprint"]["generator"] == "G_ema"
+    assert "rejects nearly all" in saved["fingerprint"]["reason"]
+    assert "with DRS: no quality figure: no samples to score: DRS kept" in capsys.readouterr().out
 
 
 def test_sample_and_eval_with_drs_from_the_command_line(tiny_vector_config, tmp_path, capsys):

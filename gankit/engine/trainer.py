@@ -26,7 +26,7 @@ from torch import nn
 import gankit
 from gankit.config import Config, load_config, parse_override
 from gankit.data import Dataset, InfiniteSampler, build_dataset
-from gankit.drs import check_drs_config, sampler_for
+from gankit.drs import DRSRejectedError, check_drs_config, sampler_for
 from gankit.engine.checkpoint import (
     Checkpoint,
     checkpoint_name,
@@ -409,5 +409,15 @@ def _quality(cfg: Config, dataset: Dataset, G: nn.Module, prior, device, which: 
 
 
 def _quality_drs(cfg: Config, dataset: Dataset, G: nn.Module, model: Model, train_x: torch.Tensor, device, which: str):
-    """The quality figure of the samples that discriminator rejection sampling keeps (gankit.drs)."""
-    return _quality(cfg, dataset, sampler_for(cfg, model, G, train_x), model.prior, device, which)
+    """The quality figure of the samples that discriminator rejection sampling keeps (gankit.drs); kind
+    "none", with the reason and what DRS drew, when D rejects nearly all of G's samples (a collapsed or
+    diverged G): the run keeps its plain figure instead of ending in an error."""
+    from gankit.metrics.quality import QualityReport
+
+    sampler = sampler_for(cfg, model, G, train_x)
+    try:
+        return _quality(cfg, dataset, sampler, model.prior, device, which)
+    except DRSRejectedError as e:
+        fp = {"dataset": dataset.info.name, "split": cfg.eval.split, "seed": cfg.seed, "generator": which,
+              "sampler": sampler.fingerprint(), "reason": f"no samples to score: {e}"}
+        return QualityReport("none", {}, fp)
