@@ -177,7 +177,7 @@ class DRSConfig(Strict):
     """Discriminator rejection sampling at the end of training (:mod:`gankit.drs`, Azadi et al. 2019)."""
 
     enabled: bool = False
-    """Also score G's samples kept by DRS (written to quality_drs.json); model=gan with a per-sample D only."""
+    """Also score G's samples kept by DRS (written to quality_drs.json); model=gan, no minibatch discrimination."""
     calibration_steps: int = Field(1000, ge=0)
     """Logistic-loss steps of a copy of D against the final (frozen) G before sampling."""
     lr: float = Field(1e-4, gt=0)

@@ -20,8 +20,11 @@ p_d (Azadi et al. 2019, section 3.1). Three steps, as in the paper:
    looser. ``gamma_quantile = q`` sets gamma to the q-quantile of F over the burn-in samples, so a
    sample at that quantile is kept with probability 1/2 (the paper used the 95th percentile).
 
-DRS needs a D that scores one sample at a time: a packed D (``reg.pack``) or minibatch discrimination
-scores groups, so :func:`check_drs_config` refuses those configurations with a config error.
+DRS needs one score per sample. A packed D (``reg.pack = k``, PacGAN) judges k samples at once; its
+calibrated copy scores x as the pack of k copies of x. Calibration trains that copy on single samples, so
+its optimum is still the per-sample log-ratio (at PacGAN's optimum D*, the pack of k copies has logit
+k l(x), which the learned scale divides by k). Minibatch discrimination makes D's score of x depend on
+the rest of the batch, so :func:`check_drs_config` refuses it with a config error.
 
 Example::
 
@@ -44,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import ConfigError, GankitError
+from gankit.regularizers.packing import Packed
 from gankit.sampling import LatentPrior, generate
 
 
@@ -52,22 +56,29 @@ def check_drs_config(cfg: Any) -> None:
     if cfg.model.name != "gan":
         raise ConfigError(f"eval.drs: discriminator rejection sampling needs model=gan (an unconditional D), "
                           f"not model={cfg.model.name}; set eval.drs.enabled=false")
-    if cfg.reg.pack > 1 or cfg.reg.minibatch_discrimination > 0:
-        raise ConfigError("eval.drs: a packed D (reg.pack) or minibatch discrimination scores groups of samples, "
+    if cfg.reg.minibatch_discrimination > 0:
+        raise ConfigError("eval.drs: with minibatch discrimination D scores a sample by the rest of its batch, "
                           "DRS needs one score per sample; set eval.drs.enabled=false")
 
 
 class CalibratedScore(nn.Module):
-    """``a * D(x) + b``: a copy of D with a learned affine output, trained to the log-ratio log p_d/p_g."""
+    """``a * D(x) + b``: a copy of D with a learned affine output, trained to the log-ratio log p_d/p_g.
+
+    A packed D (:class:`~gankit.regularizers.packing.Packed`, k samples per score) scores x as the pack
+    of k copies of x, so the score has one value per sample.
+    """
 
     def __init__(self, D: nn.Module) -> None:
         super().__init__()
         self.D = copy.deepcopy(D)
+        self.copies = D.k if isinstance(D, Packed) else 1
         self.scale = nn.Parameter(torch.ones(()))
         self.bias = nn.Parameter(torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * self.D(x).reshape(len(x)) + self.bias
+        if self.copies > 1:
+            x = x.repeat_interleave(self.copies, dim=0)  # Packed packs consecutive samples: k copies of each
+        return self.scale * self.D(x).reshape(len(x) // self.copies) + self.bias
 
 
 @dataclass

@@ -109,16 +109,40 @@ def test_calibration_learns_the_log_ratio_and_leaves_d_alone():
     assert torch.equal(again.scale, score.scale) and cal2 == cal
 
 
+def test_a_packed_d_scores_each_sample_as_a_pack_of_copies_and_calibrates_to_the_log_ratio():
+    from gankit.regularizers.packing import Packed
+
+    # A packed D of 2 samples with the PacGAN-optimal form l(x1) + l(x2): a copy of x scores 2 l(x) ...
+    torch.manual_seed(0)
+    D = Packed(nn.Linear(2, 1), 2)
+    with torch.no_grad():
+        D.inner.weight.copy_(torch.tensor([[0.5, 0.5]]))
+        D.inner.bias.fill_(-0.5)
+    x = torch.linspace(-2, 3, 11).unsqueeze(1)
+    with torch.no_grad():
+        assert torch.allclose(CalibratedScore(D)(x), x.squeeze(1) - 0.5)
+        assert D(x.repeat_interleave(2, dim=0)).numel() == 11  # the pack of two copies, one score each
+    # ... and calibration against G(z) = z, real ~ N(1, 1) learns log p_d / p_g = x - 1/2 per sample.
+    real = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(5)) + 1.0
+    D = Packed(nn.Linear(2, 1), 2)
+    score, _ = calibrate(D, Identity(), LatentPrior(1), real, steps=1500, batch_size=2048, lr=1e-2, seed=0)
+    with torch.no_grad():
+        assert torch.allclose(score(x), x.squeeze(1) - 0.5, atol=0.05)
+    assert RejectionSampler(Identity(), score, LatentPrior(1), burn_in=500).draw(300, seed=0).shape == (300, 1)
+
+
 def test_config_checks_name_what_to_fix(tiny_vector_config, tmp_path):
     base = tiny_vector_config.to_dict()
     assert load_config(base=base, overrides=["eval.drs=true"]).eval.drs.enabled
-    with pytest.raises(ConfigError, match="reg.pack"):
-        check_drs_config(load_config(base=base, overrides=["eval.drs=true", "reg.pack=2"]))
+    check_drs_config(load_config(base=base, overrides=["eval.drs=true", "reg.pack=2"]))  # a packed D is fine
+    with pytest.raises(ConfigError, match="minibatch discrimination"):
+        check_drs_config(load_config(base=base, overrides=["eval.drs=true", "reg.minibatch_discrimination=4"]))
     with pytest.raises(ConfigError, match="model=gan"):
         check_drs_config(load_config(overrides=["model=cgan", "data.name=digits", "eval.drs=true"]))
     # refused before anything is written: no run folder is left behind
     with pytest.raises(ConfigError, match="eval.drs"):
-        train(load_config(base=base, overrides=["eval.drs=true", "reg.pack=2"]), run_dir=tmp_path / "r", progress=False)
+        train(load_config(base=base, overrides=["eval.drs=true", "reg.minibatch_discrimination=4"]),
+              run_dir=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
 
 
@@ -178,15 +202,16 @@ def test_sample_and_eval_with_drs_from_the_command_line(tiny_vector_config, tmp_
     assert plain["dstar"]["values"] == results["dstar"]["values"]
 
 
-def test_drs_on_a_packed_run_exits_2_with_one_line(tiny_vector_config, tmp_path, capsys):
+def test_drs_with_minibatch_discrimination_exits_2_with_one_line(tiny_vector_config, tmp_path, capsys):
     from gankit.cli import main
 
-    run = tmp_path / "packed"
-    train(load_config(base=tiny_vector_config.to_dict(), overrides=["reg.pack=2"]), run_dir=run, progress=False)
+    run = tmp_path / "mbd"
+    train(load_config(base=tiny_vector_config.to_dict(), overrides=["reg.minibatch_discrimination=4"]), run_dir=run,
+          progress=False)
     capsys.readouterr()
     assert main(["sample", str(run), "--drs", "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "--drs" in err and "reg.pack" in err
+    assert err.count("\n") == 0 and "--drs" in err and "minibatch discrimination" in err
     assert not (tmp_path / "x.png").exists()
 
 

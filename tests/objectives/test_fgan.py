@@ -70,6 +70,9 @@ def test_the_gan_divergence_is_the_original_gan_and_says_real_agrees():
     real, fake = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([-0.4, 0.8])
     assert torch.allclose(FGAN("gan").d_loss(real, fake), NonSaturating().d_loss(real, fake), atol=1e-6)
     assert torch.allclose(FGAN("gan").g_loss(fake), NonSaturating().g_loss(fake), atol=1e-6)
+    # The paper's js f is the same game shifted by constants (D: -log 4, G: -log 2), so it trains identically.
+    assert abs(float(FGAN("js").d_loss(real, fake) - NonSaturating().d_loss(real, fake)) + math.log(4)) < 1e-6
+    assert abs(float(FGAN("js").g_loss(fake) - NonSaturating().g_loss(fake)) + math.log(2)) < 1e-6
     v = torch.tensor([-0.1, 0.1])
     assert FGAN("gan").says_real(v).tolist() == [False, True] == FGAN("js").says_real(v).tolist()
     assert FGAN("kl").says_real(torch.tensor([0.9, 1.1])).tolist() == [False, True]  # f'(1) = 1
