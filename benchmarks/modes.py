@@ -50,8 +50,8 @@ QUIET = ["train.tensorboard=false", "train.checkpoint_every=0", "train.sample_ev
          "eval.at_end=true", "eval.split=test", "train.device=cpu"]
 VARIANTS = {  # label -> overrides on top of the <dataset>-best preset
     "best": [],
-    "best+pack2": ["reg.pack=2", "eval.drs.enabled=false"],  # a packed D scores pairs: no DRS
-    "best+pack4": ["reg.pack=4", "eval.drs.enabled=false"],
+    "best+pack2": ["reg.pack=2"],  # DRS scores a sample as the pack of copies of it (gankit/drs.py)
+    "best+pack4": ["reg.pack=4"],
     "best+ortho": ["reg.ortho_jacobian.weight=0.1"],
 }
 DRS = "+drs"  # a run with eval.drs on also gives the row '<label>+drs': the same G, samples kept by DRS

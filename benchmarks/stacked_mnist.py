@@ -9,6 +9,7 @@ to the end of the evaluation.
 
     OMP_NUM_THREADS=1 python benchmarks/stacked_mnist.py                       # both, default steps
     OMP_NUM_THREADS=1 python benchmarks/stacked_mnist.py --configs dcgan --steps 1000 --n-train 25600
+    OMP_NUM_THREADS=1 python benchmarks/stacked_mnist.py --configs dcgan+pack2 --steps 10000 --drs  # + DRS row
 
 Results are appended to ``benchmarks/results/stacked_mnist.jsonl``; the section "stacked_mnist" of
 docs/benchmarks.md is rebuilt from the newest result of each configuration.
@@ -45,21 +46,29 @@ PUBLISHED = [
 ]
 
 
-def run(label: str, steps: int | None, n_train: int | None, seed: int) -> dict[str, Any]:
+def run(label: str, steps: int | None, n_train: int | None, seed: int, drs: bool) -> list[dict[str, Any]]:
+    """Train and score one configuration; with ``drs`` also the samples DRS keeps (a second record,
+    label '<label>+drs', from the same run: its wall time includes calibration and rejection sampling)."""
     import gankit
     from gankit.config import load_config
 
-    extra = ([f"train.steps={steps}"] if steps else []) + ([f"data.n_train={n_train}"] if n_train else [])
+    extra = (([f"train.steps={steps}"] if steps else []) + ([f"data.n_train={n_train}"] if n_train else [])
+             + (["eval.drs=true"] if drs else []))
     cfg = load_config(preset="mnist5k", overrides=CONFIGS[label] + QUIET + extra + [f"seed={seed}"])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = gankit.train(cfg, run_dir=Path(tmp) / "run", progress=False)
     wall = time.perf_counter() - t0
-    q = result.quality
-    return {"label": label, "seed": seed, "steps": cfg.train.steps, "batch_size": cfg.train.batch_size,
-            "n_train": cfg.data.n_train, "overrides": CONFIGS[label] + extra, "values": q.values,
-            "fingerprint": q.fingerprint, "line": q.lines()[0], "wall_s": round(wall, 1),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    common = {"seed": seed, "steps": cfg.train.steps, "batch_size": cfg.train.batch_size,
+              "n_train": cfg.data.n_train, "overrides": CONFIGS[label] + extra, "wall_s": round(wall, 1),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    out = [{"label": label, **common, "values": result.quality.values, "fingerprint": result.quality.fingerprint,
+            "line": result.quality.lines()[0]}]
+    if result.quality_drs is not None:
+        q = result.quality_drs
+        out.append({"label": label + "+drs", **common, "values": q.values, "fingerprint": q.fingerprint,
+                    "line": "with DRS: " + q.lines()[0]})
+    return out
 
 
 def report() -> str:
@@ -72,11 +81,14 @@ def report() -> str:
     rows = []
     for label, r in newest.items():
         v = r["values"]
+        if "modes_covered" not in v:  # DRS kept too few samples to score (quality_drs kind "none")
+            rows.append(f"| gankit {label} (seed {r['seed']}) | {r['fingerprint'].get('reason')} | | |")
+            continue
         rows.append(f"| gankit {label} ({r['steps']} steps x batch {r['batch_size']}, {r['n_train']} train "
                     f"triples, seed {r['seed']}; {' '.join(r['overrides'])}) | {v['modes_covered']} | {v['kl']:.3f} | "
                     f"{r['wall_s'] / 60:.1f} min |")
     published = [f"| {name} | {modes} | {kl} | |" for name, modes, kl in PUBLISHED]
-    real = next(iter(newest.values()), None)
+    real = next((r for r in newest.values() if "real_kl" in r["values"]), None)
     ref = ""
     if real is not None:
         v, fp = real["values"], real["fingerprint"]
@@ -84,6 +96,12 @@ def report() -> str:
                f"{fp['seed']}): {v['real_modes_covered']} modes, KL {v['real_kl']:.3f}; classifier {fp['extractor']} "
                f"sha256:{fp['extractor_sha256'][:12]}.., channel accuracy {100 * v['real_channel_accuracy']:.1f} %.\n\n"
                + "Printed: " + "; ".join(f"`{r['line']}`" for r in newest.values()) + "\n")
+    drs = [r for r in newest.values() if "sampler" in r["fingerprint"]]
+    if drs:
+        ref += "\nRows '+drs' score the same run's G through discriminator rejection sampling (gankit/drs.py): " + \
+            "; ".join(f"{r['label']} keeps {100 * r['fingerprint']['sampler'].get('drs_acceptance', float('nan')):.1f} % "
+                      f"of G's samples (calibration accuracy "
+                      f"{100 * r['fingerprint']['sampler']['calibration']['final_accuracy']:.1f} %)" for r in drs) + ".\n"
     return ("## Stacked MNIST (1,000 modes)\n\n"
             "`OMP_NUM_THREADS=1 python benchmarks/stacked_mnist.py` (one seed per configuration; flags "
             "`--configs`, `--steps`, `--n-train`). Protocol of ../shared/BENCHMARKS.md section 2 on triples of "
@@ -98,6 +116,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="override train.steps")
     ap.add_argument("--n-train", type=int, default=None, help="override data.n_train (train triples)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--drs", action="store_true", help="also score the samples discriminator rejection "
+                    "sampling keeps (eval.drs=true; row '<config>+drs')")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     if not args.report_only:
@@ -108,10 +128,10 @@ def main() -> None:
         for label in [c for c in args.configs.split(",") if c]:
             if label not in CONFIGS:
                 raise SystemExit(f"--configs: unknown {label!r}; choose from {', '.join(CONFIGS)}")
-            r = run(label, args.steps, args.n_train, args.seed)
-            with RESULTS.open("a") as f:
-                f.write(json.dumps(r) + "\n")
-            print(f"{label}: {r['line']} ({r['wall_s']:.0f} s)", flush=True)
+            for r in run(label, args.steps, args.n_train, args.seed, args.drs):
+                with RESULTS.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+                print(f"{r['label']}: {r['line']} ({r['wall_s']:.0f} s)", flush=True)
     body = report()
     print(body)
     write_section("stacked_mnist", body)

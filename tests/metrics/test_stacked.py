@@ -6,6 +6,7 @@ from torch import nn
 
 from gankit.data.digits import load_mnist5k
 from gankit.data.stacked import draw_triples, make_stacked, stack
+from gankit.errors import GankitError
 from gankit.metrics.extractor import load_extractor
 from gankit.metrics.quality import evaluate_generator
 from gankit.metrics.stacked import StackedModes, histogram_kl, real_stacked_modes, stacked_report
@@ -96,3 +97,25 @@ def test_quality_dispatch_reports_modes_and_kl(stacked, extractor):
     assert line.startswith(f"modes {report.values['modes_covered']}/1000") and "stacked-mnist" in line
     predicted = StackedModes(extractor).classify(stacked.split("val").x)
     assert report.values["modes_covered"] == len(torch.unique(predicted))
+
+
+def test_a_sampler_standing_in_for_g_is_scored_on_its_draws(stacked, extractor):
+    class Drawer:  # what gankit.drs.RejectionSampler offers: draw(n, seed, device) and fingerprint()
+        def __init__(self, images):
+            self.images, self.asked = images, []
+
+        def draw(self, n, seed=0, device="cpu"):
+            self.asked.append((n, seed))
+            return self.images[:n]
+
+        def fingerprint(self):
+            return {"sampler": "replay"}
+
+    images = stacked.split("val").x
+    sampler = Drawer(images)
+    report = evaluate_generator(sampler, 4, stacked, split="val", n=64, seed=3)
+    plain = evaluate_generator(Replay(images), 4, stacked, split="val", n=64, seed=3)
+    assert sampler.asked == [(64, 3)] and report.values == plain.values
+    assert report.fingerprint["sampler"] == {"sampler": "replay"} and "sampler" not in plain.fingerprint
+    with pytest.raises(GankitError, match="generator output has shape"):
+        evaluate_generator(Drawer(images[:, :1]), 4, stacked, split="val", n=64, seed=3)
