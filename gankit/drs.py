@@ -133,7 +133,8 @@ def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor
 @dataclass
 class DRSStats:
     """One :meth:`RejectionSampler.draw`: it returned ``accepted`` samples after drawing ``drawn`` from G;
-    ``acceptance`` is the share of all drawn samples that passed (the last batch's surplus included)."""
+    ``acceptance`` is the share of all drawn samples that passed (the last batch's surplus included), or,
+    when DRS gave up after the burn-in (``drawn`` 0), the acceptance rate estimated on the burn-in."""
 
     accepted: int
     drawn: int
@@ -143,8 +144,8 @@ class DRSStats:
 
 
 class DRSRejectedError(GankitError):
-    """DRS drew ``max_draws_per_sample`` G samples per wanted one and kept too few: D rejects nearly all
-    of G's samples. The sampler's ``stats`` hold what it drew and kept up to then."""
+    """D rejects nearly all of G's samples: the burn-in's acceptance rate is under 1 / max_draws_per_sample,
+    or DRS drew that many G samples per wanted one and kept too few. The sampler's ``stats`` say which."""
 
 
 class RejectionSampler:
@@ -152,8 +153,9 @@ class RejectionSampler:
 
     ``gamma_quantile=None`` is exact rejection sampling (gamma = 0); a number q in (0, 1) sets gamma to
     the q-quantile of F over the burn-in samples (Azadi et al.'s knob; large q: stricter, fewer kept).
-    ``max_draws_per_sample`` bounds the work: drawing more than that many G samples per accepted one
-    raises a :class:`DRSRejectedError` (D rejects nearly everything: G is far from the data).
+    ``max_draws_per_sample`` bounds the work: an acceptance rate under 1 / max_draws_per_sample on the
+    burn-in samples, or drawing more than that many G samples per accepted one, raises a
+    :class:`DRSRejectedError` (D rejects nearly everything: G is far from the data).
     It also stands in for G in :func:`gankit.metrics.evaluate_generator` (``draw`` + ``fingerprint``).
     """
 
@@ -187,12 +189,19 @@ class RejectionSampler:
         m = float(burn.max())
         gamma = 0.0 if self.gamma_quantile is None else float(torch.quantile(self._f(burn, m).cpu(), self.gamma_quantile))
         kept, n_kept, drawn = [], 0, 0
+        expected = float(torch.sigmoid(self._f(burn, m) - gamma).mean())  # the burn-in's acceptance rate
+        if expected * self.max_draws_per_sample < 1:  # give up now, not after max_draws_per_sample * n draws
+            self.score.train(mode)
+            self.stats = DRSStats(0, 0, expected, m, gamma)
+            raise DRSRejectedError(f"DRS would keep {expected:.2e} of G's samples (estimated on {self.burn_in} "
+                                   f"burn-in samples), under 1 in {self.max_draws_per_sample}: D rejects nearly all of "
+                                   "G's samples; G is far from the data, or set eval.drs.gamma_quantile")
         while n_kept < n:
             if drawn > self.max_draws_per_sample * n:
                 self.score.train(mode)
                 self.stats = DRSStats(n_kept, drawn, n_kept / drawn, m, gamma)
                 raise DRSRejectedError(f"DRS kept {n_kept} of {drawn} samples (needed {n}): D rejects nearly all of G's "
-                                  "samples; G is far from the data, or set eval.drs.gamma_quantile")
+                                       "samples; G is far from the data, or set eval.drs.gamma_quantile")
             x, logit = self._logits(self.batch_size, g, device)
             drawn += len(x)
             m = max(m, float(logit.max()))  # the running maximum of the paper

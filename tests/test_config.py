@@ -34,6 +34,8 @@ def test_ema_switch_accepts_a_bool_and_then_fields():
     assert cfg.train.ema.enabled is False
     cfg = load_config(overrides=["train.ema=false", "train.ema.half_life_images=500"])
     assert cfg.train.ema.enabled is False and cfg.train.ema.half_life_images == 500
+    cfg = load_config(overrides=["eval.drs=true", "eval.drs.burn_in=1000"])
+    assert cfg.eval.drs.enabled is True and cfg.eval.drs.burn_in == 1000
 
 
 @pytest.mark.parametrize(

@@ -76,12 +76,20 @@ def test_sampler_gives_up_when_d_rejects_nearly_everything():
         def forward(self, x):
             return 1000.0 * x.reshape(len(x))
 
+    # Burn-in logits 1000 z: the largest sample alone is kept for sure, the rest with exp(-1000 gap):
+    # about 1 in 1000 accepted, so with up to 3 draws per wanted sample DRS gives up after the burn-in ...
     sampler = RejectionSampler(Identity(), Sharp(), LatentPrior(1), burn_in=1000, max_draws_per_sample=3)
-    with pytest.raises(DRSRejectedError, match="rejects nearly all") as caught:
+    with pytest.raises(DRSRejectedError, match=r"would keep 1.00e-03 of G's samples \(estimated on 1000 burn-in") as caught:
         sampler.draw(100, seed=0)
     assert isinstance(caught.value, GankitError)
-    stats = sampler.stats  # what it drew before giving up: more than 3 per wanted sample, in batches of 1000
-    assert stats.drawn == 1000 and stats.accepted < 100 and stats.acceptance == stats.accepted / 1000
+    assert sampler.stats.drawn == 0 and sampler.stats.acceptance == pytest.approx(1e-3, rel=1e-6)
+    # ... and with up to 2000 it tries, then stops once it has drawn more than 2000 per wanted sample.
+    sampler = RejectionSampler(Identity(), Sharp(), LatentPrior(1), burn_in=1000, max_draws_per_sample=2000,
+                               batch_size=10_000)
+    with pytest.raises(DRSRejectedError, match="kept .* of .* samples \\(needed 100\\)"):
+        sampler.draw(100, seed=0)
+    stats = sampler.stats
+    assert stats.drawn == 210_000 and stats.accepted < 100 and stats.acceptance == stats.accepted / 210_000
     with pytest.raises(ConfigError, match="gamma_quantile"):
         RejectionSampler(Identity(), Sharp(), LatentPrior(1), gamma_quantile=1.0)
 
@@ -164,9 +172,9 @@ def test_training_keeps_its_plain_figure_when_drs_rejects_everything(tiny_vector
                                                                      monkeypatch):
     import gankit.engine.trainer as trainer
 
-    def give_up_early(*args):  # one draw per batch and no second batch: DRS gives up with 200 wanted
+    def give_up_early(*args):  # not even one draw per wanted sample allowed: DRS gives up after the burn-in
         sampler = sampler_for(*args)
-        sampler.batch_size, sampler.max_draws_per_sample = 1, 0
+        sampler.max_draws_per_sample = 0
         return sampler
 
     sampler_for = trainer.sampler_for
@@ -178,9 +186,9 @@ def test_training_keeps_its_plain_figure_when_drs_rejects_everything(tiny_vector
     saved = json.loads((tmp_path / "r" / "quality_drs.json").read_text())
     assert result.quality.kind == "modes" and (tmp_path / "r" / "quality.json").is_file()
     assert saved["kind"] == result.quality_drs.kind == "none" and saved["values"] == {}
-    assert saved["fingerprint"]["sampler"]["drs_drawn"] == 1 and saved["fingerprint"]["generator"] == "G_ema"
+    assert saved["fingerprint"]["sampler"]["drs_drawn"] == 0 and saved["fingerprint"]["generator"] == "G_ema"
     assert "rejects nearly all" in saved["fingerprint"]["reason"]
-    assert "with DRS: no quality figure: no samples to score: DRS kept" in capsys.readouterr().out
+    assert "with DRS: no quality figure: no samples to score: DRS would keep" in capsys.readouterr().out
 
 
 def test_sample_and_eval_with_drs_from_the_command_line(tiny_vector_config, tmp_path, capsys):
