@@ -265,7 +265,7 @@ def main() -> None:
                 drs_labels.add(label)
                 sources[(label + DRS, ds)], keys[(label + DRS, ds)] = source + " (samples kept by DRS)", keys[(label, ds)]
             if label in wanted and ds in datasets and not args.report_only:
-                done = {r["seed"] for r in load_results() if r["key"] == keys[(label, ds)]}
+                done = {r["seed"] for r in load_results() if (r["label"], r["key"]) == (label, keys[(label, ds)])}
                 jobs += [Job(label, ds, s, config, keys[(label, ds)]) for s in range(args.seeds) if s not in done]
     for (label, ds), why in skipped.items():
         if label in wanted and ds in datasets:
@@ -325,7 +325,11 @@ def main() -> None:
         "by the same protocol. The fgan and nonsaturating rows on ring8 agree to the last digit, as they "
         "should: f-GAN with the Jensen-Shannon f and its log-sigmoid output activation is the non-saturating "
         "GAN up to constants (tests/objectives/test_fgan.py), and preset ring8-fgan keeps ring8's settings, so "
-        "the same seeds train the same networks.\n\n"
+        "the same seeds train the same networks. Row best+ortho (3 seeds: over the CPU budget) adds Localized "
+        "GAN's orthonormal-Jacobian penalty at weight 0.1: on a 2D-to-2D G it asks J^T J = I, a local isometry "
+        "of the plane, which cannot squeeze N(0, I) into 8 or 25 narrow modes, so it costs coverage; the "
+        "penalty is meant for images, whose latent manifold is a thin sheet in pixel space, and its Jacobian-"
+        "vector products roughly double the CPU time.\n\n"
         + table(labels, rows, skipped, sources) + spread
         + (f"\nNo stored seeds yet (run them with `--configs {','.join(not_run)}`): {', '.join(not_run)}.\n"
            if not_run else "")

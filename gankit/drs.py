@@ -143,6 +143,9 @@ class DRSStats:
     gamma: float
 
 
+_REJECTS = ": D rejects nearly all of G's samples; G is far from the data, or set eval.drs.gamma_quantile"
+
+
 class DRSRejectedError(GankitError):
     """D rejects nearly all of G's samples: the burn-in's acceptance rate is under 1 / max_draws_per_sample,
     or DRS drew that many G samples per wanted one and kept too few. The sampler's ``stats`` say which."""
@@ -182,26 +185,27 @@ class RejectionSampler:
 
     def draw(self, n: int, seed: int = 0, device: torch.device | str = "cpu") -> torch.Tensor:
         """``n`` accepted samples; the burn-in, G's latents and the accept coins come from ``seed``."""
-        g = torch.Generator().manual_seed(seed)
         mode = self.score.training
         self.score.eval()
+        try:
+            return self._draw(n, torch.Generator().manual_seed(seed), device)
+        finally:
+            self.score.train(mode)
+
+    def _draw(self, n: int, g: torch.Generator, device) -> torch.Tensor:
         _, burn = self._logits(self.burn_in, g, device)
         m = float(burn.max())
         gamma = 0.0 if self.gamma_quantile is None else float(torch.quantile(self._f(burn, m).cpu(), self.gamma_quantile))
-        kept, n_kept, drawn = [], 0, 0
         expected = float(torch.sigmoid(self._f(burn, m) - gamma).mean())  # the burn-in's acceptance rate
         if expected * self.max_draws_per_sample < 1:  # give up now, not after max_draws_per_sample * n draws
-            self.score.train(mode)
             self.stats = DRSStats(0, 0, expected, m, gamma)
             raise DRSRejectedError(f"DRS would keep {expected:.2e} of G's samples (estimated on {self.burn_in} "
-                                   f"burn-in samples), under 1 in {self.max_draws_per_sample}: D rejects nearly all of "
-                                   "G's samples; G is far from the data, or set eval.drs.gamma_quantile")
+                                   f"burn-in samples), under 1 in {self.max_draws_per_sample}{_REJECTS}")
+        kept, n_kept, drawn = [], 0, 0
         while n_kept < n:
             if drawn > self.max_draws_per_sample * n:
-                self.score.train(mode)
                 self.stats = DRSStats(n_kept, drawn, n_kept / drawn, m, gamma)
-                raise DRSRejectedError(f"DRS kept {n_kept} of {drawn} samples (needed {n}): D rejects nearly all of G's "
-                                       "samples; G is far from the data, or set eval.drs.gamma_quantile")
+                raise DRSRejectedError(f"DRS kept {n_kept} of {drawn} samples (needed {n}){_REJECTS}")
             x, logit = self._logits(self.batch_size, g, device)
             drawn += len(x)
             m = max(m, float(logit.max()))  # the running maximum of the paper
@@ -209,7 +213,6 @@ class RejectionSampler:
             keep = torch.rand(len(x), generator=g, dtype=torch.float64) < p
             kept.append(x[keep])
             n_kept += int(keep.sum())
-        self.score.train(mode)
         self.stats = DRSStats(n, drawn, n_kept / drawn, m, gamma)
         return torch.cat(kept)[:n]
 
