@@ -348,7 +348,7 @@ def main() -> None:
         "by the same protocol. The fgan and nonsaturating rows on ring8 agree to the last digit, as they "
         "should: f-GAN with the Jensen-Shannon f and its log-sigmoid output activation is the non-saturating "
         "GAN up to constants (tests/objectives/test_fgan.py), and preset ring8-fgan keeps ring8's settings, so "
-        "the same seeds train the same networks. Row best+ortho (3 seeds: over the CPU budget) adds Localized "
+        "the same seeds train the same networks. Row best+ortho (2-3 seeds: over the CPU budget) adds Localized "
         "GAN's orthonormal-Jacobian penalty at weight 0.1: on a 2D-to-2D G it asks J^T J = I, a local isometry "
         "of the plane, which cannot squeeze N(0, I) into 8 or 25 narrow modes, so it costs coverage; the "
         "penalty is meant for images, whose latent manifold is a thin sheet in pixel space, and its Jacobian-"

@@ -98,7 +98,8 @@ def report() -> str:
                + "Printed: " + "; ".join(f"`{r['line']}`" for r in newest.values()) + "\n")
     drs = [r for r in newest.values() if "sampler" in r["fingerprint"]]
     if drs:
-        ref += "\nRows '+drs' score the same run's G through discriminator rejection sampling (gankit/drs.py): " + \
+        ref += "\nRows '+drs' score the same run's G through discriminator rejection sampling (gankit/drs.py; the " + \
+            "run's wall time, shown on both rows, includes its calibration and sampling): " + \
             "; ".join(f"{r['label']} keeps {100 * r['fingerprint']['sampler'].get('drs_acceptance', float('nan')):.1f} % "
                       f"of G's samples (calibration accuracy "
                       f"{100 * r['fingerprint']['sampler']['calibration']['final_accuracy']:.1f} %)" for r in drs) + ".\n"
