@@ -136,13 +136,16 @@ def run_job(job: Job) -> list[dict[str, Any]]:
         result = gankit.train(config, run_dir=Path(tmp) / "run", progress=False)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 
+    def run_fields(label: str) -> dict[str, Any]:
+        return {"label": label, "dataset": job.dataset, "seed": job.seed, "key": job.key,
+                "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+
     def record(label: str, report) -> dict[str, Any]:
         v = report.values
-        return {"label": label, "dataset": job.dataset, "seed": job.seed, "key": job.key,
-                "modes": v["modes_covered"], "n_modes": v["n_modes"], "hq": v["hq_fraction"],
+        return {**run_fields(label), "modes": v["modes_covered"], "n_modes": v["n_modes"], "hq": v["hq_fraction"],
                 "rkl": v["reverse_kl"], "true_hq": v["true_hq_fraction"], "true_rkl": v["true_reverse_kl"],
                 "spread": v["hq_spread"], "true_spread": v["true_hq_spread"],
-                "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "steps": config["train"]["steps"],
+                "steps": config["train"]["steps"],
                 "generator": report.fingerprint.get("generator"), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
     out = [record(job.label, result.quality)]
@@ -151,8 +154,7 @@ def run_job(job: Job) -> list[dict[str, Any]]:
         sampler = drs.fingerprint["sampler"]
         extra = {"acceptance": sampler["drs_acceptance"], "calibration_accuracy": sampler["calibration"]["final_accuracy"]}
         if drs.kind == "none":  # D rejected nearly all of G's samples: a seed without a DRS figure
-            out.append({"label": job.label + DRS, "dataset": job.dataset, "seed": job.seed, "key": job.key,
-                        "failed": drs.fingerprint["reason"], **extra, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)})
+            out.append({**run_fields(job.label + DRS), "failed": drs.fingerprint["reason"], **extra})
         else:
             out.append({**record(job.label + DRS, drs), **extra})
     return out
@@ -226,17 +228,14 @@ def table(labels: list[str], rows: dict[tuple[str, str], list[dict[str, Any]]],
             every = rows.get((label, ds), [])
             got = [r for r in every if "failed" not in r]
             failed = len(every) - len(got)
-            if got:
-                cells += [_cell([r["modes"] for r in got], digits=1), _cell([r["hq"] for r in got], 100, 1),
-                          _rkl_cell([r["rkl"] for r in got]),
-                          f"{mean_se([r['cpu_s'] for r in every])[0]:.0f} ({max(r['cpu_s'] for r in every):.0f} max)"]
-            elif failed:
-                cells += ["no samples kept", "", "", ""]
-            if every:
-                seeds.append(f"{ds} {len(got)}" + (f" (+{failed} where DRS kept too few samples to score)" if failed else ""))
             if not every:
                 why = skipped.get((label, ds), "not run")
                 cells += [f"skipped: {why}" if (label, ds) in skipped else "not run", "", "", ""]
+                continue
+            cpu = f"{mean_se([r['cpu_s'] for r in every])[0]:.0f} ({max(r['cpu_s'] for r in every):.0f} max)"
+            cells += ([_cell([r["modes"] for r in got], digits=1), _cell([r["hq"] for r in got], 100, 1),
+                       _rkl_cell([r["rkl"] for r in got]), cpu] if got else ["no samples kept", "", "", ""])
+            seeds.append(f"{ds} {len(got)}" + (f" (+{failed} where DRS kept too few samples to score)" if failed else ""))
         lines.append(f"| gankit {label} | " + " | ".join(cells) + f" | {', '.join(seeds) or 0} |")
     published = "\n".join(f"| {p[0]} | {p[1]} | {p[2]} | {p[3]} | | {p[4]} | {p[5]} | {p[6]} | | published |"
                           for p in PUBLISHED)

@@ -121,6 +121,14 @@ class RegConfig(Strict):
     """Dimension C of each minibatch-discrimination kernel (the paper's T is A x B x C)."""
 
 
+SWITCHES = ("ema", "drs")  # sections with an `enabled` field that also take a bare bool (train.ema, eval.drs)
+
+
+def switch_from_bool(v: Any) -> Any:
+    """A bare bool given for a switch section means its ``enabled`` field."""
+    return {"enabled": v} if isinstance(v, bool) else v
+
+
 class EMAConfig(Strict):
     enabled: bool = True
     half_life_images: float = Field(10_000.0, gt=0)
@@ -169,8 +177,7 @@ class TrainConfig(Strict):
     @field_validator("ema", mode="before")
     @classmethod
     def _ema_from_bool(cls, v: Any) -> Any:
-        # `--set train.ema=false` is the natural way to switch it off.
-        return {"enabled": v} if isinstance(v, bool) else v
+        return switch_from_bool(v)  # `--set train.ema=false` is the natural way to switch it off
 
 
 class DRSConfig(Strict):
@@ -199,8 +206,7 @@ class EvalConfig(Strict):
     @field_validator("drs", mode="before")
     @classmethod
     def _drs_from_bool(cls, v: Any) -> Any:
-        # `--set eval.drs=true` switches it on with the defaults.
-        return {"enabled": v} if isinstance(v, bool) else v
+        return switch_from_bool(v)  # `--set eval.drs=true` switches it on with the defaults
 
 
 class Config(Strict):
@@ -298,8 +304,8 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node = tree
     for i, part in enumerate(path[:-1]):
         child = node.get(part)
-        if isinstance(child, bool) and part in ("ema", "drs"):  # train.ema=false, then train.ema.half_life_images=...
-            child = {"enabled": child}
+        if part in SWITCHES:  # train.ema=false, then train.ema.half_life_images=...
+            child = switch_from_bool(child)
         if isinstance(child, str) and part == "model" and i == 0:  # model=cgan, then model.params.x=...
             child = {"name": child}
         if child is None:

@@ -195,8 +195,9 @@ class RejectionSampler:
     def _draw(self, n: int, g: torch.Generator, device) -> torch.Tensor:
         _, burn = self._logits(self.burn_in, g, device)
         m = float(burn.max())
-        gamma = 0.0 if self.gamma_quantile is None else float(torch.quantile(self._f(burn, m).cpu(), self.gamma_quantile))
-        expected = float(torch.sigmoid(self._f(burn, m) - gamma).mean())  # the burn-in's acceptance rate
+        f_burn = self._f(burn, m)
+        gamma = 0.0 if self.gamma_quantile is None else float(torch.quantile(f_burn, self.gamma_quantile))
+        expected = float(torch.sigmoid(f_burn - gamma).mean())  # the burn-in's acceptance rate
         if expected * self.max_draws_per_sample < 1:  # give up now, not after max_draws_per_sample * n draws
             self.stats = DRSStats(0, 0, expected, m, gamma)
             raise DRSRejectedError(f"DRS would keep {expected:.2e} of G's samples (estimated on {self.burn_in} "
