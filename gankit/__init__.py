@@ -10,10 +10,10 @@ Example::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from gankit.version import __version__  # first: it imports nothing, and anything imported below may read it
 
-from gankit.config import Config, list_presets as presets, load_config  # noqa: E402
-from gankit.errors import CheckpointError, ConfigError, DataError, GankitError  # noqa: E402
+from gankit.config import Config, list_presets as presets, load_config
+from gankit.errors import CheckpointError, ConfigError, DataError, GankitError
 
 
 def train(*args, **kwargs):

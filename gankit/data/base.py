@@ -125,6 +125,25 @@ def stratified_split(
     return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
+def splits_from_indices(
+    x: torch.Tensor, y: torch.Tensor | None, parts: dict[str, np.ndarray]
+) -> dict[str, Split]:
+    """The :class:`Split` of each named part: the rows of ``x`` (and ``y``, if any) at that part's indices.
+
+    ``parts`` is what :func:`stratified_split` returns; every file loader builds its splits with it.
+
+    Example::
+
+        splits_from_indices(torch.arange(4.0), None, {"train": np.array([0, 2]), "val": np.array([3])})
+        # {"train": Split(x=tensor([0., 2.]), y=None), "val": Split(x=tensor([3.]), y=None)}
+    """
+    splits = {}
+    for name, idx in parts.items():
+        index = torch.from_numpy(idx.astype(np.int64))
+        splits[name] = Split(x[index], None if y is None else y[index])
+    return splits
+
+
 LABELS_SEED = 4  # a constant, not the run's seed: every run (and the supervised baseline) sees the same labels
 
 

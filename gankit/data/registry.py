@@ -6,8 +6,10 @@ from pathlib import Path
 
 from gankit.config import DataConfig
 from gankit.data.base import Dataset
+from gankit.data.cifar import load_cifar10
 from gankit.data.digits import load_digits_dataset, load_mnist5k
-from gankit.data.files import load_cifar10, load_image_folder, load_mnist_idx
+from gankit.data.folder import load_image_folder
+from gankit.data.idx import load_mnist_idx
 from gankit.data.stacked import load_stacked_mnist
 from gankit.data.toy import TOY_DISTRIBUTIONS, make_toy
 from gankit.errors import ConfigError

@@ -43,24 +43,10 @@ from gankit.metrics.extractor import EXTRACTORS, FeatureExtractor, extractor_for
 from gankit.metrics.fid import FID, KID
 from gankit.metrics.modes import ModeReport, mode_metrics
 from gankit.sampling import LatentPrior, generate
+from gankit.version import gankit_version
 
 DEFAULT_TOY_N = 2500  # the PacGAN protocol scores 2,500 samples
 N_STD = 3.0  # HQ radius of the protocol, in component standard deviations
-
-
-def gankit_version() -> str:
-    """``gankit.__version__`` if the package defines it, else the installed distribution's version."""
-    import gankit
-
-    version = getattr(gankit, "__version__", None)
-    if version:
-        return str(version)
-    from importlib.metadata import PackageNotFoundError, version as dist_version
-
-    try:
-        return dist_version("gankit")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass
@@ -85,7 +71,7 @@ class QualityReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; non-finite floats become the strings "inf" / "-inf" / "nan"."""
-        return {"kind": self.kind, "values": _json_safe(self.values), "fingerprint": _json_safe(self.fingerprint)}
+        return {"kind": self.kind, "values": json_safe(self.values), "fingerprint": json_safe(self.fingerprint)}
 
     def lines(self) -> list[str]:
         fp, v = self.fingerprint, self.values
@@ -128,13 +114,14 @@ def _kid_text(mean: float, std: float, subsets: int) -> str:
     return f"{num(mean)} +- {num(std)}" if subsets > 1 else num(mean)
 
 
-def _json_safe(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (nan, inf) turned into its string, so the JSON is standard."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 

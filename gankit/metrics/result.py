@@ -25,7 +25,8 @@ from typing import Any
 
 import torch
 
-from gankit.metrics.quality import _json_safe, gankit_version
+from gankit.metrics.quality import json_safe
+from gankit.version import gankit_version
 
 # What gankit does to images before the extractor sees them. It is part of every image fingerprint:
 # a FID from resized or differently scaled images is a different number.
@@ -93,8 +94,8 @@ class MetricResult:
         return f"{self.text}  | {describe(self.fingerprint)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "text": self.text, "values": _json_safe(self.values),
-                "fingerprint": _json_safe(self.fingerprint), "files": list(self.files)}
+        return {"metric": self.metric, "text": self.text, "values": json_safe(self.values),
+                "fingerprint": json_safe(self.fingerprint), "files": list(self.files)}
 
 
 def cache_dir(path: str | Path | None = None) -> Path:
@@ -104,7 +105,7 @@ def cache_dir(path: str | Path | None = None) -> Path:
 
 def fingerprint_hash(fp: dict[str, Any]) -> str:
     """SHA-256 (first 20 hex digits) of the fingerprint's canonical JSON (sorted keys)."""
-    text = json.dumps(_json_safe(fp), sort_keys=True, default=str)
+    text = json.dumps(json_safe(fp), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -133,7 +134,7 @@ def cached_tensors(
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     save_file(tensors, tmp)
     os.replace(tmp, path)
-    path.with_suffix(".json").write_text(json.dumps(_json_safe(fp), indent=1, sort_keys=True, default=str))
+    path.with_suffix(".json").write_text(json.dumps(json_safe(fp), indent=1, sort_keys=True, default=str))
     return tensors
 
 

@@ -15,8 +15,9 @@ from gankit.data.toy import Spiral, make_toy, ring8
 from gankit.errors import ConfigError, GankitError
 from gankit.metrics.extractor import load_extractor
 from gankit.metrics.fid import mmd2_unbiased
-from gankit.metrics.quality import QualityReport, evaluate_generator, gankit_version
+from gankit.metrics.quality import QualityReport, evaluate_generator
 from gankit.sampling import latent
+from gankit.version import gankit_version
 
 
 class Replay(nn.Module):
