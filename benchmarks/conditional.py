@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
 
 import gankit
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.metrics.extractor import load_extractor
 from gankit.metrics.quality import evaluate_generator

@@ -69,7 +69,7 @@ def timed(fn, *args) -> tuple[float, float]:
 
 def mre_throughput(run: str | None, images: int) -> tuple[float, float, str]:
     from gankit.api import load_run
-    from gankit.config import load_config
+    from gankit.plugins import load_config
     from gankit.data import build_dataset
     from gankit.models import build_model
 

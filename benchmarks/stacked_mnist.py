@@ -50,7 +50,7 @@ def run(label: str, steps: int | None, n_train: int | None, seed: int, drs: bool
     """Train and score one configuration; with ``drs`` also the samples DRS keeps (a second record,
     label '<label>+drs', from the same run: its wall time includes calibration and rejection sampling)."""
     import gankit
-    from gankit.config import load_config
+    from gankit.plugins import load_config
 
     extra = (([f"train.steps={steps}"] if steps else []) + ([f"data.n_train={n_train}"] if n_train else [])
              + (["eval.drs=true"] if drs else []))

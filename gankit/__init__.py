@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from gankit.version import __version__  # first: it imports nothing, and anything imported below may read it
 
-from gankit.config import Config, list_presets as presets, load_config
+from gankit.config import Config, list_presets as presets
 from gankit.errors import CheckpointError, ConfigError, DataError, GankitError
+
+
+def load_config(*args, **kwargs):
+    """See :func:`gankit.plugins.load_config`: a config from layers, checked against the schema and the plugins."""
+    from gankit.plugins import load_config as _load_config
+
+    return _load_config(*args, **kwargs)
 
 
 def train(*args, **kwargs):

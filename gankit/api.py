@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gankit.config import Config, load_config
+from gankit.config import Config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.engine.checkpoint import Checkpoint, load_latest
 from gankit.engine.rundir import RunDir

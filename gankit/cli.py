@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gankit.config import load_config
+    from gankit.plugins import load_config
 
     if args.resume and (args.preset or args.config or args.run_dir or args.labels is not None):
         raise GankitError("--resume takes the config from the run's checkpoint; drop --preset/--config/--run-dir/--labels")

@@ -5,10 +5,13 @@ mnist5k), then a named preset (``gankit/presets/NAME.yaml``), then a YAML file, 
 overrides. Unknown keys, wrong types and impossible values raise a :class:`ConfigError` whose one-line
 message names the key and what is allowed.
 
+This module is pure schema: it imports no family. :func:`gankit.plugins.load_config` (also
+``gankit.load_config``) resolves a config here and then checks its names against the registries.
+
 Example::
 
-    from gankit.config import load_config
-    cfg = load_config(preset="ring8", overrides=["train.steps=500", "seed=3"])
+    from gankit.config import resolve_config
+    cfg = resolve_config(preset="ring8", overrides=["train.steps=500", "seed=3"])
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gankit.errors import ConfigError
+from gankit.validation import error_key, error_message
 
 
 class Strict(BaseModel):
@@ -164,6 +168,13 @@ class TrainConfig(Strict):
     log_every: int = Field(50, ge=1)
     grid_size: int = Field(64, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Under torchrun each process takes the GPU of its LOCAL_RANK (cuda / auto) or the CPU."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Autocast of the training steps (gankit/engine/precision.py): fp32 (off), bf16 (CPU or GPU, no loss
+    scaling) or fp16 (a gradient scaler per optimiser, its state in the checkpoint)."""
+    compile: bool = False
+    """torch.compile every network for the training steps; where compilation fails the run says so once
+    and goes on uncompiled. Sampling, evaluation and checkpoints use the plain networks."""
     tensorboard: bool = True
     """Write TensorBoard scalars to RUN/tensorboard (needs the tensorboard package)."""
 
@@ -318,13 +329,11 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "config"
+    key = error_key(err)
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, [str(p) for p in err["loc"][:-1]])
         return f"{key}: unknown key; allowed here: {', '.join(allowed)}"
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
+    msg = error_message(err)
     got = err.get("input")
     if err["type"] != "value_error" and not isinstance(got, dict):
         msg += f" (got {got!r})"
@@ -342,25 +351,24 @@ def _allowed_keys(model: type[BaseModel], path: list[str]) -> list[str]:
 
 
 def build_config(tree: dict[str, Any]) -> Config:
-    """Validate a nested dict into a Config, turning validation errors into one ConfigError line."""
+    """Validate a nested dict into a Config (the schema only), turning validation errors into one
+    ConfigError line. Whether its names (data, net, objective, model) exist is checked by
+    :func:`gankit.plugins.load_config`, the entry point, since this module knows no plugin."""
     try:
-        cfg = Config.model_validate(tree)
+        return Config.model_validate(tree)
     except ValidationError as e:
         errors = e.errors(include_url=False)
         raise ConfigError("config error: " + "; ".join(_describe(err, Config) for err in errors[:3])) from None
-    from gankit import plugins  # late: the plugin modules import this one
-
-    plugins.check(cfg)
-    return cfg
 
 
-def load_config(
+def resolve_config(
     preset: str | None = None,
     file: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     base: dict[str, Any] | None = None,
 ) -> Config:
-    """Defaults <- ``base`` (e.g. a resumed run's config) <- preset <- file <- ``key=value`` overrides."""
+    """Defaults <- ``base`` (e.g. a resumed run's config) <- preset <- file <- ``key=value`` overrides,
+    validated against the schema. :func:`gankit.plugins.load_config` also checks the plugin names."""
     tree: dict[str, Any] = dict(base or {})
     if preset:
         tree = deep_merge(tree, read_preset(preset))

@@ -6,7 +6,10 @@ Adding a dataset, net, objective or model is one new file plus one import line h
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
+from typing import Any
 
+from gankit.config import Config, resolve_config
 from gankit.errors import ConfigError
 from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
 
@@ -42,7 +45,26 @@ def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
             raise ConfigError(f"{key}.{name}: unknown parameter of {what}; allowed: {choices}")
 
 
-def check(cfg) -> None:  # cfg: gankit.config.Config
+def load_config(
+    preset: str | None = None,
+    file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    base: dict[str, Any] | None = None,
+) -> Config:
+    """Defaults <- ``base`` (e.g. a resumed run's config) <- preset <- file <- ``key=value`` overrides,
+    validated against the schema (:func:`gankit.config.resolve_config`) and then against the registered
+    plugins (:func:`check`). The entry point of every command; also ``gankit.load_config``.
+
+    Example::
+
+        cfg = load_config(preset="ring8", overrides=["train.steps=500", "seed=3"])
+    """
+    cfg = resolve_config(preset=preset, file=file, overrides=overrides, base=base)
+    check(cfg)
+    return cfg
+
+
+def check(cfg: Config) -> None:
     """Check that every name in ``cfg`` is registered and the objective's and the net's params fit."""
     DATASETS.get(cfg.data.name)
     NETS.get(cfg.net.name)

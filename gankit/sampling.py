@@ -1,9 +1,10 @@
-"""Latent priors and drawing samples from a generator in batches.
+"""Sources of a generator's input, and drawing samples from a generator in batches.
 
-Every generator in gankit takes ONE tensor: a row per sample, drawn from its model's
-:class:`LatentPrior`. Conditional and code-structured models (CGAN, InfoGAN, ...) put the class
-one-hot or the codes into that row, so sampling, EMA, evaluation and checkpoints never need to know
-which family produced G.
+A model's :class:`Source` says what G takes: rows of a latent prior (:class:`LatentPrior`; conditional
+and code-structured models put the class one-hot or the codes into that row), or, for the families that
+translate data, a conditioning image plus noise or local coordinates. Sampling, EMA, evaluation and
+checkpoints go through :meth:`gankit.models.Model.sample`, which asks the source, so none of them
+needs to know which family produced G.
 
 - ``prior.sample(n, device=...)`` draws from the global torch RNG (training: its state is checkpointed);
 - ``prior.sample(n, seed=s)`` draws from its own generator seeded with ``s`` (grids, evaluation: the
@@ -23,7 +24,27 @@ def latent(n: int, z_dim: int, seed: int, device: torch.device | str = "cpu") ->
     return torch.randn(n, z_dim, generator=g).to(device)
 
 
-class LatentPrior:
+class Source:
+    """What a generator takes as input, and how to draw it.
+
+    ``sample(n, seed=s)`` draws the inputs of ``n`` samples reproducibly (the same on any device and in
+    any run; ``seed=None`` draws from the global torch RNG, whose state checkpoints keep); ``grid(n, seed)``
+    the inputs a sample grid shows. ``latent`` says whether the inputs are rows of a latent space that
+    can be optimised or differentiated through (MRE and the Jacobian metrics need that).
+    """
+
+    latent: bool = False
+
+    def sample(self, n: int, seed: int | None = None, device: torch.device | str = "cpu",
+               y: torch.Tensor | None = None):
+        raise NotImplementedError
+
+    def grid(self, n: int, seed: int, device: torch.device | str = "cpu"):
+        """The inputs a sample grid shows (default: ``n`` seeded draws)."""
+        return self.sample(n, seed=seed, device=device)
+
+
+class LatentPrior(Source):
     """The distribution of G's input rows. The base class is N(0, I) in ``dim`` dimensions.
 
     Subclasses override :meth:`draw` (and :meth:`grid` if a grid should be laid out). ``y``, when a
@@ -35,6 +56,8 @@ class LatentPrior:
         z = prior.sample(64, seed=0)          # (64, 100), reproducible
         z = prior.sample(64, device="cuda")   # from the global RNG
     """
+
+    latent = True
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -51,10 +74,6 @@ class LatentPrior:
         if y is not None:
             raise ValueError(f"{type(self).__name__} is unconditional; it takes no class labels")
         return torch.randn(n, self.dim, generator=generator, device=device)
-
-    def grid(self, n: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
-        """The rows a sample grid shows (default: ``n`` seeded draws)."""
-        return self.sample(n, seed=seed, device=device)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dim={self.dim})"
@@ -112,13 +131,26 @@ class ConditionalPrior(LatentPrior):
     def __repr__(self) -> str:
         return f"ConditionalPrior(z_dim={self.z_dim}, num_classes={self.num_classes})"
 
+
+def _chunks(inputs, size: int) -> list:
+    """``inputs`` cut into row chunks of ``size``: a tensor, or a tuple of tensors (each argument of G)."""
+    if isinstance(inputs, torch.Tensor):
+        return list(inputs.split(size))
+    parts = [t.split(size) for t in inputs]
+    return [tuple(p[i] for p in parts) for i in range(len(parts[0]))]
+
+
 @torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """G(z) in eval mode, batched, returned on the CPU as float32. G's train/eval mode is restored."""
+def generate(G: nn.Module, z, batch_size: int = 500) -> torch.Tensor:
+    """G(z) in eval mode, batched, returned on the CPU as float32. G's train/eval mode is restored.
+
+    ``z`` is what the model's :class:`Source` drew: one tensor of rows, or a tuple of tensors that are
+    G's positional arguments (e.g. a conditioning image and local coordinates)."""
     was_training = G.training
     G.eval()
     try:
-        out = [G(chunk).float().cpu() for chunk in z.split(batch_size)]
+        out = [(G(chunk) if isinstance(chunk, torch.Tensor) else G(*chunk)).float().cpu()
+               for chunk in _chunks(z, batch_size)]
     finally:
         G.train(was_training)
     return torch.cat(out)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gankit.config import Config, load_config
+from gankit.config import Config
+from gankit.plugins import load_config
 
 TINY_IMAGE = ["data.name=digits", "net.width=8", "net.z_dim=16", "train.steps=12", "train.batch_size=16",
               "train.checkpoint_every=0", "train.sample_every=0", "train.log_every=4", "train.tensorboard=false",

@@ -7,7 +7,7 @@ import yaml
 from PIL import Image
 
 from gankit.cli import main
-from gankit.config import load_config
+from gankit.plugins import load_config
 from tests.conftest import TINY_IMAGE
 
 SETS = [arg for kv in TINY_IMAGE for arg in ("--set", kv)]

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gankit.config import Config, list_presets, load_config, parse_override
+from gankit.config import Config, list_presets, parse_override
+from gankit.plugins import load_config
 from gankit.errors import ConfigError
 
 

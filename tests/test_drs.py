@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.drs import CalibratedScore, DRSRejectedError, RejectionSampler, calibrate, check_drs_config
 from gankit.engine.trainer import train
 from gankit.errors import ConfigError, GankitError

@@ -9,7 +9,7 @@ import pytest
 
 import gankit
 from gankit.cli import main
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.errors import GankitError
 from tests.conftest import TINY_IMAGE, TINY_VECTOR
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gankit.data.base import DataInfo, Dataset, Split
-from gankit.data.sampler import InfiniteSampler
+from gankit.data.batch import Batch
+from gankit.data.sampler import BatchStream, InfiniteSampler
 
 
 def build_dataset(cfg) -> Dataset:  # cfg: gankit.config.DataConfig
@@ -18,4 +19,4 @@ def build_dataset(cfg) -> Dataset:  # cfg: gankit.config.DataConfig
     return dataset if cfg.labels is None else keep_labels(dataset, cfg.labels)
 
 
-__all__ = ["DataInfo", "Dataset", "Split", "InfiniteSampler", "build_dataset"]
+__all__ = ["Batch", "BatchStream", "DataInfo", "Dataset", "Split", "InfiniteSampler", "build_dataset"]

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from gankit.data.batch import Batch
 from gankit.errors import ConfigError
 
 SPLITS = ("train", "val", "test")
@@ -26,6 +27,18 @@ class DataInfo:
     kind: Literal["image", "vector"]
     shape: tuple[int, ...]
     num_classes: int = 0
+    extra_fields: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """Batch fields beyond ``x`` and ``y``, as (name, per-sample shape) pairs (e.g. ``("x_b", (1, 28, 28))``
+    for the paired target of image-to-image data)."""
+
+    @property
+    def fields(self) -> dict[str, tuple[int, ...]]:
+        """Every field of this dataset's batches and its per-sample shape: ``x``, ``y`` (``()``) when
+        labelled, then :attr:`extra_fields`. Networks are built from these shapes."""
+        out: dict[str, tuple[int, ...]] = {"x": tuple(self.shape)}
+        if self.num_classes:
+            out["y"] = ()
+        return out | {name: tuple(shape) for name, shape in self.extra_fields}
 
     @property
     def channels(self) -> int:
@@ -44,17 +57,36 @@ class DataInfo:
 
 @dataclass
 class Split:
-    """One split of a dataset held in memory: ``x`` is (N, *shape) float32, ``y`` is (N,) int64 or None."""
+    """One split of a dataset held in memory: ``x`` is (N, *shape) float32, ``y`` is (N,) int64 or None;
+    ``extra`` holds the dataset's further fields (see :attr:`DataInfo.extra_fields`), N rows each.
+
+    :meth:`batch` hands out rows as a :class:`~gankit.data.batch.Batch`, the only form a model sees."""
 
     x: torch.Tensor
     y: torch.Tensor | None = None
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(f"split has {len(self.x)} samples but {len(self.y)} labels")
+        for name, value in self.extra.items():
+            if name in ("x", "y"):
+                raise ValueError(f"extra field {name!r} would shadow the split's own {name}")
+            if len(value) != len(self.x):
+                raise ValueError(f"split has {len(self.x)} samples but {len(value)} rows of {name!r}")
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def to(self, device: torch.device | str) -> "Split":
+        """The same split with every field on ``device``."""
+        return Split(self.x.to(device), self.y.to(device) if self.y is not None else None,
+                     {k: v.to(device) for k, v in self.extra.items()})
+
+    def batch(self, index: torch.Tensor) -> Batch:
+        """Rows ``index`` (on this split's device) as a :class:`Batch` of named fields."""
+        return Batch({"x": self.x[index], "y": self.y[index] if self.y is not None else None,
+                      **{k: v[index] for k, v in self.extra.items()}})
 
 
 @dataclass
@@ -180,5 +212,5 @@ def keep_labels(dataset: Dataset, n: int, seed: int = LABELS_SEED) -> Dataset:
     idx = torch.from_numpy(np.concatenate(kept))
     new_y[idx] = train.y[idx]
     out = copy.copy(dataset)  # a shallow copy: the images are shared, only the train split's labels change
-    out.splits = {**dataset.splits, "train": Split(train.x, new_y)}
+    out.splits = {**dataset.splits, "train": Split(train.x, new_y, train.extra)}
     return out

@@ -1,12 +1,16 @@
-"""A resumable, seeded sampler of minibatch indices.
+"""A resumable, seeded sampler of minibatch indices, and the stream of batches a training process reads.
 
-Its whole state is two integers (epoch, position), saved in every checkpoint, so a resumed run
-draws exactly the batches the uninterrupted run would have drawn.
+The sampler's whole state is two integers (epoch, position), saved in every checkpoint, so a resumed
+run draws exactly the batches the uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
 
 import torch
+
+from gankit.data.base import Split
+from gankit.data.batch import Batch
+from gankit.errors import ConfigError
 
 
 class InfiniteSampler:
@@ -48,3 +52,43 @@ class InfiniteSampler:
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self._perm = self._permutation(self.epoch)
+
+
+class BatchStream:
+    """The training batches of one process: a :class:`~gankit.data.batch.Batch` on ``device`` per call.
+
+    ``batch_size`` is the global batch. With ``world`` processes (data-parallel training) every process
+    follows the same seeded index sampler and keeps its own contiguous share of each global batch
+    (``batch_size / world`` rows, rank 0 the first), so the processes together see exactly the batches
+    a single process would, and the sampler's state means the same in each of them.
+
+    Example::
+
+        stream = BatchStream(dataset.train, batch_size=64, seed=0, device="cpu")
+        batch = stream.next()          # Batch(x=(64, 1, 28, 28), y=(64,))
+    """
+
+    def __init__(self, split: Split, batch_size: int, seed: int, device: torch.device | str = "cpu",
+                 rank: int = 0, world: int = 1, name: str = "the dataset") -> None:
+        if batch_size > len(split):
+            raise ConfigError(f"train.batch_size: {batch_size} is larger than the training split "
+                              f"of {name} ({len(split)} samples)")
+        if batch_size % world:
+            raise ConfigError(f"train.batch_size: {batch_size} does not split evenly over {world} processes "
+                              "(it is the global batch); choose a multiple of the process count")
+        self.split = split.to(device)  # moved once; batches are gathered on the device
+        self.device = torch.device(device)
+        self.sampler = InfiniteSampler(len(split), batch_size, seed)
+        self.rank, self.world, self.local = rank, world, batch_size // world
+
+    def next(self) -> Batch:
+        idx = self.sampler.next()
+        if self.world > 1:
+            idx = idx[self.rank * self.local:(self.rank + 1) * self.local]
+        return self.split.batch(idx.to(self.device))
+
+    def state_dict(self) -> dict[str, int]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.sampler.load_state_dict(state)

@@ -23,10 +23,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-import gankit
-from gankit.config import Config, load_config, parse_override
-from gankit.data import Dataset, InfiniteSampler, build_dataset
+from gankit.config import Config, parse_override
+from gankit.data import BatchStream, Dataset, build_dataset
 from gankit.drs import DRSRejectedError, check_drs_config, sampler_for
+from gankit.engine import distributed
 from gankit.engine.checkpoint import (
     Checkpoint,
     checkpoint_name,
@@ -36,13 +36,19 @@ from gankit.engine.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
+from gankit.engine.compile import CompiledOrEager
+from gankit.engine.distributed import Dist
 from gankit.engine.ema import EMA
+from gankit.engine.faults import NonFiniteWatch
+from gankit.engine.precision import Precision
 from gankit.engine.rundir import RunDir
 from gankit.engine.schedule import lr_factor, set_lr
 from gankit.engine.seed import rng_state, seed_everything, set_rng_state
 from gankit.errors import CheckpointError, ConfigError
 from gankit.models import Model, build_model
+from gankit.plugins import load_config
 from gankit.sampling import generate
+from gankit.version import __version__
 from gankit.viz import save_samples
 
 # Keys a resumed run may change: they alter what is logged and saved, and for how long it runs,
@@ -88,8 +94,9 @@ def train(
         result = gankit.train(gankit.load_config(preset="ring8"))
         print(result.quality.lines())
     """
-    # ---- config and run folder -----------------------------------------------------------------
+    # ---- config, processes and run folder ------------------------------------------------------------
     ckpt: Checkpoint | None = None
+    run: RunDir | None = None
     if resume is not None:
         run = RunDir.open(resume)
         ckpt = load_latest(run.checkpoints)
@@ -97,109 +104,137 @@ def train(
     else:
         cfg = load_config(base=config.to_dict() if isinstance(config, Config) else dict(config or {}),
                           overrides=list(overrides))
+    dist, own_group = distributed.init(cfg.train.device)  # torchrun: one process per rank; else Dist()
 
-    # ---- set-up: data decides the shapes, the model owns the nets --------------------------------
-    device = _device(cfg.train.device)
+    # ---- set-up: data decides the shapes, the model owns the nets ------------------------------------
+    device = distributed.device_for(dist, cfg.train.device)
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = build_dataset(cfg.data)
-    train_x = dataset.train.x.to(device)
-    train_y = dataset.train.y.to(device) if dataset.train.y is not None else None
-    if cfg.train.batch_size > len(train_x):
-        raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the training split "
-                          f"of {cfg.data.name} ({len(train_x)} samples)")
+    stream = BatchStream(dataset.train, cfg.train.batch_size, cfg.seed, device, dist.rank, dist.world,
+                         name=cfg.data.name)  # this process's share of every global batch
     model = build_model(cfg, dataset.info, device)
+    model.shard = (dist.rank, dist.world)
+    if cfg.train.compile:
+        model.wrap_nets(CompiledOrEager)
     if cfg.eval.drs.enabled:
         check_drs_config(cfg)  # before the run folder exists: a config that cannot be scored trains nothing
-    if ckpt is None:  # only now, so that a config that cannot train leaves no empty run folder behind
-        run = RunDir.create(runs_root, _run_name(cfg), run_dir)
-    run.write_json("config.json", cfg.to_dict())
-    opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.train.lr_g, betas=cfg.train.betas)
-    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas) if model.adversarial else None
-    ema = EMA(model.G, cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
-    sampler = InfiniteSampler(len(train_x), cfg.train.batch_size, cfg.seed)
-    step, images_seen = 0, 0
-    if ckpt is not None:
-        step, images_seen = _restore(ckpt, cfg, model, ema, opt_g, opt_d, sampler)
-        run.truncate_metrics(after_step=step)
-        print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
-    n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
-    fixed_z = model.prior.grid(n_fixed, FIXED_Z_SEED, device)
-    writer = _tensorboard(run, cfg)
-    bar = _progress(cfg.train.steps, step, progress)
-    stop = _StopFlag()
+    if run is None:  # only now, so that a config that cannot train leaves no empty run folder behind
+        path = RunDir.create(runs_root, _run_name(cfg), run_dir).path if dist.is_main else None
+        run = RunDir(dist.broadcast_object(path))
+    cleanup = contextlib.ExitStack()
+    if dist.is_main:
+        run.lock()  # one writer per run folder
+        cleanup.callback(run.unlock)
+        run.write_json("config.json", cfg.to_dict())
+    if own_group:
+        cleanup.callback(distributed.shutdown)
+    with cleanup:
+        opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.train.lr_g, betas=cfg.train.betas)
+        opt_d = (torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
+                 if model.adversarial else None)
+        g_params, d_params = model.g_parameters(), model.d_parameters()
+        ema = EMA(model.G, cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
+        amp = Precision(cfg.train.precision, device)
+        step, images_seen = 0, 0
+        if ckpt is not None:
+            step, images_seen = _restore(ckpt, cfg, model, ema, opt_g, opt_d, stream, amp)
+            if dist.is_main:
+                run.truncate_metrics(after_step=step)
+                print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
+        n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
+        fixed_inputs = model.source.grid(n_fixed, FIXED_Z_SEED, device)
+        writer = _tensorboard(run, cfg) if dist.is_main else None
+        if writer is not None:
+            cleanup.callback(writer.close)
+        bar = _progress(cfg.train.steps, step, progress if dist.is_main else False)
+        cleanup.callback(bar.close)
+        stop = _StopFlag()
+        watch = NonFiniteWatch(device)
 
-    # ---- the loop --------------------------------------------------------------------------------
-    sums: dict[str, torch.Tensor] = {}  # per-step stats summed since the last log
-    last_log = step
-    t0 = time.perf_counter()
-    interrupted = False
-    with stop.catch_sigint():
-        while step < cfg.train.steps:
-            if cfg.train.lr_decay != "none":
-                _set_lr(cfg, opt_g, opt_d, step)
-            for _ in range(cfg.train.d_steps if model.adversarial else 0):
-                real, y = _batch(sampler, train_x, train_y, device)
-                d = model.d_step(real, y)
-                opt_d.zero_grad(set_to_none=True)
-                d.loss.backward()
-                opt_d.step()
-                model.after_d_step()
-                _accumulate(sums, d.stats, 1.0 / cfg.train.d_steps)
+        # ---- the loop --------------------------------------------------------------------------------
+        sums: dict[str, torch.Tensor] = {}  # per-step stats summed since the last log
+        last_log = step
+        t0 = time.perf_counter()
+        interrupted = False
+        with stop.catch_signals():
+            while step < cfg.train.steps:
+                if cfg.train.lr_decay != "none":
+                    _set_lr(cfg, opt_g, opt_d, step)
+                for _ in range(cfg.train.d_steps if model.adversarial else 0):
+                    batch = stream.next()
+                    with amp.autocast():
+                        d = model.d_step(batch)
+                    opt_d.zero_grad(set_to_none=True)
+                    amp.backward(d.loss, "d")
+                    dist.average_gradients(d_params)
+                    amp.step(opt_d, "d")
+                    model.after_d_step()
+                    watch.add("d_loss", d.loss, step + 1)
+                    _accumulate(sums, d.stats, 1.0 / cfg.train.d_steps)
 
-            if not model.adversarial:
-                real, y = _batch(sampler, train_x, train_y, device)
-            frozen = _freeze(model) if model.adversarial else []  # G's step: no gradients for D's weights
-            g = model.g_step(real, y)
-            opt_g.zero_grad(set_to_none=True)
-            g.loss.backward()
-            opt_g.step()
-            _unfreeze(frozen)
-            _accumulate(sums, g.stats, 1.0)
+                if not model.adversarial:
+                    batch = stream.next()
+                frozen = _freeze(model) if model.adversarial else []  # G's step: no gradients for D's weights
+                with amp.autocast():
+                    g = model.g_step(batch)
+                opt_g.zero_grad(set_to_none=True)
+                amp.backward(g.loss, "g")
+                dist.average_gradients(g_params)
+                amp.step(opt_g, "g")
+                _unfreeze(frozen)
+                watch.add("g_loss", g.loss, step + 1)
+                _accumulate(sums, g.stats, 1.0)
 
-            step += 1
-            images_seen += cfg.train.batch_size
-            if ema is not None:
-                ema.update(model.G, cfg.train.batch_size, images_seen)
+                step += 1
+                images_seen += cfg.train.batch_size
+                dist.broadcast_buffers(model.nets.values())  # BatchNorm statistics: rank 0's everywhere
+                if ema is not None:
+                    ema.update(model.nets["G"], cfg.train.batch_size, images_seen)
 
-            if step % cfg.train.log_every == 0 or step == cfg.train.steps:
-                _log(run, writer, bar, sums, step - last_log, step, images_seen, time.perf_counter() - t0)
-                sums, last_log = {}, step
-            bar.update(1)
-            if on_step is not None and on_step(step):
-                stop.set()
-            if _due(step, cfg.train.sample_every, cfg.train.steps) or stop.is_set():
-                _save_grid(run, dataset, ema.G_ema if ema else model.G, fixed_z, step)
-            if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stop.is_set():
-                _checkpoint(run, cfg, model, ema, opt_g, opt_d, sampler, step, images_seen)
-            if stop.is_set():
-                interrupted = step < cfg.train.steps
-                break
-    bar.close()
-    if writer is not None:
-        writer.close()
+                if on_step is not None and on_step(step):
+                    stop.set()
+                if dist.any(stop.is_set(), device):  # every process stops at the same step
+                    stop.set()
+                if step % cfg.train.log_every == 0 or step == cfg.train.steps:
+                    watch.check(dist, run)
+                    _log(run if dist.is_main else None, writer, bar, _mean_over(dist, sums), step - last_log, step,
+                         images_seen, time.perf_counter() - t0)
+                    sums, last_log = {}, step
+                bar.update(1)
+                if dist.is_main and (_due(step, cfg.train.sample_every, cfg.train.steps) or stop.is_set()):
+                    _save_grid(run, dataset, ema.G_ema if ema else model.nets["G"], fixed_inputs, step)
+                if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stop.is_set():
+                    watch.check(dist, run, model)  # never a checkpoint of non-finite weights
+                    if dist.is_main:
+                        _checkpoint(run, cfg, model, ema, opt_g, opt_d, stream, amp, step, images_seen)
+                    dist.barrier()
+                if stop.is_set():
+                    interrupted = step < cfg.train.steps
+                    break
 
-    # ---- finish: the quality figure --------------------------------------------------------------
-    G_final = ema.G_ema if ema is not None else model.G
-    quality = quality_drs = None
-    if interrupted:
-        print(f"stopped at step {step}; continue with: gankit train --resume {run.path}", flush=True)
-    elif cfg.eval.at_end:
-        quality = _quality(cfg, dataset, G_final, model.prior, device, "G_ema" if ema else "G")
-        run.write_json("quality.json", quality.to_dict())
-        for line in quality.lines():
-            print(line, flush=True)
-        if cfg.eval.drs.enabled:
-            quality_drs = _quality_drs(cfg, dataset, G_final, model, train_x, device, "G_ema" if ema else "G")
-            run.write_json("quality_drs.json", quality_drs.to_dict())
-            for line in quality_drs.lines():
-                print(f"with DRS: {line}", flush=True)
-        figures = model.final_figures(dataset, cfg.eval.split)
-        if figures:
-            run.write_json("model_figures.json", figures)
-            for line in figures["lines"]:
+        # ---- finish: the quality figure (rank 0) ----------------------------------------------------------
+        G_final = ema.G_ema if ema is not None else model.nets["G"]
+        quality = quality_drs = None
+        if interrupted:
+            if dist.is_main:
+                print(f"stopped at step {step}; continue with: gankit train --resume {run.path}", flush=True)
+        elif cfg.eval.at_end and dist.is_main:
+            quality = _quality(cfg, dataset, G_final, model.prior, device, "G_ema" if ema else "G")
+            run.write_json("quality.json", quality.to_dict())
+            for line in quality.lines():
                 print(line, flush=True)
-    return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted, run.read_metrics(),
-                       quality_drs)
+            if cfg.eval.drs.enabled:
+                quality_drs = _quality_drs(cfg, dataset, G_final, model, stream.split.x, device, "G_ema" if ema else "G")
+                run.write_json("quality_drs.json", quality_drs.to_dict())
+                for line in quality_drs.lines():
+                    print(f"with DRS: {line}", flush=True)
+            figures = model.final_figures(dataset, cfg.eval.split)
+            if figures:
+                run.write_json("model_figures.json", figures)
+                for line in figures["lines"]:
+                    print(line, flush=True)
+    return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted,
+                       run.read_metrics() if dist.is_main else [], quality_drs)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -227,19 +262,6 @@ def _run_name(cfg: Config) -> str:
     return f"{cfg.data.name}-{model}{cfg.net.name}-{cfg.objective.name}"
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device: cuda requested but no CUDA device is available; use train.device=cpu")
-    return torch.device(name)
-
-
-def _batch(sampler: InfiniteSampler, train_x: torch.Tensor, train_y: torch.Tensor | None, device):
-    idx = sampler.next().to(device)
-    return train_x[idx], (train_y[idx] if train_y is not None else None)
-
-
 def _freeze(model: Model) -> list[nn.Parameter]:
     """Switch off gradients of D's parameters that G's step does not update; returns those switched.
 
@@ -256,7 +278,8 @@ def _unfreeze(params: list[nn.Parameter]) -> None:
         p.requires_grad_(True)
 
 
-def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, sampler) -> tuple[int, int]:
+def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, stream: BatchStream,
+             amp: Precision) -> tuple[int, int]:
     meta = ckpt.meta
     if meta.get("lr_decay", NO_DECAY) != _lr_schedule(cfg):
         raise CheckpointError(f"{ckpt.path}: its learning-rate schedule {meta.get('lr_decay')} differs from the "
@@ -269,7 +292,8 @@ def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g
         optimizer_from_flat(opt_g, ckpt.prefixed("opt_g"), meta["opt_g"])
         if opt_d is not None:
             optimizer_from_flat(opt_d, ckpt.prefixed("opt_d"), meta["opt_d"])
-        sampler.load_state_dict(meta["sampler"])
+        stream.load_state_dict(meta["sampler"])
+        amp.load_state_dict(meta.get("precision", {}))
         set_rng_state(ckpt.tensors, meta["rng"])
         return int(meta["step"]), int(meta["images_seen"])
     except (KeyError, RuntimeError, ValueError) as e:
@@ -312,7 +336,8 @@ def _progress(total: int, initial: int, show: bool | None):
 
 
 class _StopFlag:
-    """Set by the first Ctrl-C (or by on_step); the loop checkpoints and stops at the end of the step."""
+    """Set by the first Ctrl-C or SIGTERM (what Slurm and other schedulers send before pre-empting a job),
+    or by on_step; the loop checkpoints and stops at the end of the step."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
@@ -324,7 +349,7 @@ class _StopFlag:
         return self._event.is_set()
 
     @contextlib.contextmanager
-    def catch_sigint(self):
+    def catch_signals(self):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -332,14 +357,16 @@ class _StopFlag:
         def handler(signum, frame):
             if self.is_set():
                 raise KeyboardInterrupt
-            print("\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)", flush=True)
+            what = "SIGTERM" if signum == signal.SIGTERM else "interrupt"
+            print(f"\n{what}: finishing this step and writing a checkpoint (Ctrl-C again to abort)", flush=True)
             self.set()
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 def _accumulate(sums: dict[str, torch.Tensor], stats: dict[str, torch.Tensor], weight: float) -> None:
@@ -348,8 +375,19 @@ def _accumulate(sums: dict[str, torch.Tensor], stats: dict[str, torch.Tensor], w
         sums[k] = sums[k] + v * weight if k in sums else v * weight
 
 
-def _log(run: RunDir, writer, bar, sums, n_steps: int, step: int, images_seen: int, seconds: float) -> None:
-    """Write the mean of each stat over the last ``n_steps`` generator steps."""
+def _mean_over(dist: Dist, sums: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The stats summed since the last log, averaged over the processes (one all-reduce)."""
+    if not dist.enabled or not sums:
+        return sums
+    names = sorted(sums)
+    mean = dist.mean(torch.stack([sums[k].detach().float() for k in names]))
+    return dict(zip(names, mean))
+
+
+def _log(run: RunDir | None, writer, bar, sums, n_steps: int, step: int, images_seen: int, seconds: float) -> None:
+    """Write the mean of each stat over the last ``n_steps`` generator steps (``run`` None: not rank 0)."""
+    if run is None:
+        return
     stats = {k: float(v) / max(n_steps, 1) for k, v in sums.items()}
     run.append_metrics({"step": step, "images_seen": images_seen, "time_s": round(seconds, 3), **stats})
     if writer is not None:
@@ -371,8 +409,8 @@ def _save_grid(run: RunDir, dataset: Dataset, G: nn.Module, fixed_z: torch.Tenso
     save_samples(samples, run.samples / f"step-{step:07d}.png", dataset, title=f"step {step}")
 
 
-def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, sampler,
-                step: int, images_seen: int) -> None:
+def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, stream: BatchStream,
+                amp: Precision, step: int, images_seen: int) -> None:
     tensors: dict[str, torch.Tensor] = {}
     for name, net in model.nets.items():
         tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
@@ -388,11 +426,12 @@ def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, 
         "config": cfg.to_dict(),
         "opt_g": og_meta,
         "opt_d": od_meta,
-        "sampler": sampler.state_dict(),
+        "sampler": stream.state_dict(),
+        "precision": amp.state_dict(),
         "lr_decay": _lr_schedule(cfg),
         "rng": rng_meta,
         "nets": sorted(model.nets) + (["G_ema"] if ema is not None else []),
-        "gankit_version": gankit.__version__,
+        "gankit_version": __version__,
         "torch_version": torch.__version__,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }

@@ -30,12 +30,14 @@ from pydantic import Field
 
 from gankit.config import Strict
 from gankit.data.base import DataInfo
-from gankit.models.base import StepResult
-from gankit.models.cgan import ConditionalModel, conditional_nets, d_stats, parse_params
+from gankit.data.batch import Batch
+from gankit.models.base import StepResult, d_stats
+from gankit.models.cgan import ConditionalModel, conditional_nets
 from gankit.nets.conditional import AuxClassifierDiscriminator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import ConditionalPrior
+from gankit.validation import parse_params
 
 
 class ACGAN(ConditionalModel):
@@ -44,7 +46,7 @@ class ACGAN(ConditionalModel):
     Example::
 
         model = ACGAN(G, AuxClassifierDiscriminator(D, 10), NonSaturating(), ConditionalPrior(100, 10))
-        d = model.d_step(real, y)     # d.stats["d_class_acc_real"], ...
+        d = model.d_step(Batch(x=real, y=y))     # d.stats["d_class_acc_real"], ...
     """
 
     def __init__(self, G: torch.nn.Module, D: AuxClassifierDiscriminator, objective: Objective,
@@ -52,13 +54,14 @@ class ACGAN(ConditionalModel):
         super().__init__(G, D, objective, prior)
         self.class_weight, self.fake_class_weight = class_weight, fake_class_weight
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real, y = batch.x, batch.y
         if y is None:
             raise ValueError("ACGAN's D step needs the real batch's labels")
         with torch.no_grad():  # D's step needs no gradient through G
             fake, y_fake = self.fake_batch(len(real), real.device)
-        real_out, real_logits = self.D.scores(real)
-        fake_out, fake_logits = self.D.scores(fake)
+        real_out, real_logits = self.D(real, with_classes=True)
+        fake_out, fake_logits = self.D(fake, with_classes=True)
         adversarial = self.objective.d_loss(real_out, fake_out)
         ce_real = _class_loss(real_logits, y)
         ce_fake = F.cross_entropy(fake_logits, y_fake)
@@ -73,9 +76,9 @@ class ACGAN(ConditionalModel):
         }
         return StepResult(loss, stats)
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
-        fake, y_fake = self.fake_batch(len(real), real.device)
-        fake_out, fake_logits = self.D.scores(fake)
+    def g_step(self, batch: Batch) -> StepResult:
+        fake, y_fake = self.fake_batch(len(batch), batch.device)
+        fake_out, fake_logits = self.D(fake, with_classes=True)
         adversarial = self.objective.g_loss(fake_out)
         ce = F.cross_entropy(fake_logits, y_fake)
         loss = adversarial + self.class_weight * ce
@@ -100,7 +103,7 @@ class ACGANParams(Strict):
 
 @MODELS.register("acgan", "auxiliary-classifier GAN: D also predicts the class of real and fake samples")
 def build_acgan(cfg, info: DataInfo, device) -> ACGAN:
-    params = parse_params(ACGANParams, cfg.model.params, "acgan")
+    params = parse_params(ACGANParams, cfg.model.params, "model 'acgan'")
     prior, G, D = conditional_nets(cfg, info, "acgan")
     D = AuxClassifierDiscriminator(D, info.num_classes)
     return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight,

@@ -1,25 +1,33 @@
-"""The interface between a model family and the trainer.
+"""The interface between a model family and the trainer, and what every family shares.
 
 Per generator step the trainer calls, in this order::
 
     for k in range(train.d_steps):         # skipped when model.adversarial is False (e.g. a VAE)
-        d = model.d_step(real, y)          # -> StepResult; the trainer runs backward and opt_d
+        d = model.d_step(batch)            # -> StepResult; the trainer runs backward and opt_d
         model.after_d_step()               # e.g. WGAN's weight clipping
-    g = model.g_step(real, y)              # the last real batch (feature matching, encoders, ...)
+    g = model.g_step(batch)                # the last batch (feature matching, encoders, ...)
 
-``real`` is a batch of training samples and ``y`` their labels (None for unlabelled data; -1 marks
-an unlabelled sample in a partly labelled set).
+``batch`` is a :class:`~gankit.data.batch.Batch`: named fields, ``batch.x`` the samples and
+``batch.y`` their labels (None for unlabelled data; -1 marks an unlabelled sample in a partly
+labelled set), plus whatever further fields the dataset declares.
+
+The contract that keeps families composable with multi-process training, mixed precision and
+compilation: a model's networks are called only through ``forward`` (``self.G(...)``, ``self.D(...)``,
+never ``self.D.features(...)``; a net that has more than one output returns them from ``forward``
+when asked, e.g. ``D(x, with_features=True)``), and G's input comes from the model's :class:`Source`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from gankit.sampling import LatentPrior
+from gankit.data.batch import Batch
+from gankit.sampling import Source, generate
 
 
 @dataclass
@@ -30,54 +38,113 @@ class StepResult:
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-class Model:
-    """A model family: its networks, its latent prior and its step functions.
+class Model(nn.Module):
+    """A model family: its networks (``nets``, a ModuleDict), the source of G's input, and its steps.
 
-    ``nets`` maps names to modules (``"G"`` at least, ``"D"`` when adversarial); the trainer
-    checkpoints all of them. ``g_parameters`` / ``d_parameters`` say which parameters each optimiser
-    updates (an encoder or a Q head joins whichever side the family's paper puts it on).
-    ``prior`` is the distribution of G's input rows (see :mod:`gankit.sampling`).
+    The trainer checkpoints every net in ``nets``. ``g_parameters`` / ``d_parameters`` say which
+    parameters each optimiser updates (an encoder or a Q head joins whichever side the family's paper
+    puts it on). ``source`` is what G takes (:mod:`gankit.sampling`); ``prior`` is the same object
+    (the name of the latent families).
+
+    Example::
+
+        model = GAN(G, D, NonSaturating(), z_dim=100)
+        d = model.d_step(Batch(x=real))
+        samples = model.sample(64, seed=0)          # (64, *shape) on the CPU, G in eval mode
     """
 
-    nets: dict[str, nn.Module]
-    prior: LatentPrior
     adversarial: bool = True
     """False for a family without a discriminator step (the VAE baseline): the trainer skips D."""
 
+    def __init__(self, nets: dict[str, nn.Module], source: Source) -> None:
+        super().__init__()
+        self.nets = nn.ModuleDict(nets)
+        self.source = source
+        self._calls: dict[str, Callable] = {}  # name -> what steps call instead of the net (wrap_nets)
+        self.shard: tuple[int, int] = (0, 1)  # (rank, world size) under data-parallel training
+
+    # -- networks --------------------------------------------------------------------------------------
+    def net(self, name: str) -> Callable:
+        """The callable the steps use for net ``name``: the net itself, or its wrapper (:meth:`wrap_nets`)."""
+        return self._calls.get(name) or self.nets[name]
+
+    def wrap_nets(self, wrap: Callable[[str, nn.Module], Callable]) -> None:
+        """Call every net through ``wrap(name, net)`` in the steps (e.g. ``torch.compile``). ``nets``
+        keeps the plain modules, so checkpoints and sampling are unchanged."""
+        self._calls = {name: wrap(name, net) for name, net in self.nets.items()}
+
+    @property
+    def G(self) -> Callable:
+        return self.net("G")
+
+    @property
+    def D(self) -> Callable:
+        return self.net("D")
+
+    @property
+    def prior(self) -> Source:
+        return self.source
+
     @property
     def z_dim(self) -> int:
-        """Width of G's input rows."""
-        return self.prior.dim
-
-    @property
-    def G(self) -> nn.Module:
-        return self.nets["G"]
-
-    @property
-    def D(self) -> nn.Module:
-        return self.nets["D"]
+        """Width of G's latent input rows."""
+        return self.source.dim
 
     def g_parameters(self) -> list[nn.Parameter]:
-        return list(self.G.parameters())
+        return list(self.nets["G"].parameters())
 
     def d_parameters(self) -> list[nn.Parameter]:
-        return list(self.D.parameters())
+        return list(self.nets["D"].parameters())
 
-    def sample_z(self, n: int, device: torch.device) -> torch.Tensor:
-        """G's input rows from the global torch RNG (whose state every checkpoint saves)."""
-        return self.prior.sample(n, device=device)
+    # -- G's inputs and samples ------------------------------------------------------------------------
+    def sample_z(self, n: int, device: torch.device | str):
+        """G's inputs for ``n`` fakes in a training step, from the global torch RNG (checkpointed).
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+        Under data-parallel training every rank draws the inputs of the whole global batch and keeps its
+        own share, so the fakes of a W-process run are those of a one-process run with W times the batch."""
+        rank, world = self.shard
+        if world == 1:
+            return self.source.sample(n, device=device)
+        rows = self.source.sample(n * world, device=device)
+        return rows[rank * n:(rank + 1) * n]
+
+    def sample(self, n: int, seed: int, device: torch.device | str = "cpu", G: nn.Module | None = None,
+               y: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples (CPU, float32) of G (or of the given ``G``, e.g. G_ema), reproducible by ``seed``.
+
+        ``y`` fixes the class of each sample where the source is conditional. This is what evaluation,
+        DRS and ``gankit sample`` call, so none of them assumes a latent ``G(z)``."""
+        return generate(G if G is not None else self.nets["G"], self.source.sample(n, seed=seed, device=device, y=y))
+
+    def sample_grid(self, n: int, seed: int, device: torch.device | str = "cpu",
+                    G: nn.Module | None = None) -> torch.Tensor:
+        """The samples a grid shows (the source's layout, e.g. one class per row)."""
+        return generate(G if G is not None else self.nets["G"], self.source.grid(n, seed, device))
+
+    # -- the steps -------------------------------------------------------------------------------------
+    def d_step(self, batch: Batch) -> StepResult:
         raise NotImplementedError
 
     def after_d_step(self) -> None:
         """Called after each optimiser step of D (default: nothing)."""
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
-        """G's loss; ``real`` is the last real batch (its size is the number of fakes to draw)."""
+    def g_step(self, batch: Batch) -> StepResult:
+        """G's loss; ``batch`` is the last real batch (its size is the number of fakes to draw)."""
         raise NotImplementedError
 
     def final_figures(self, dataset, split: str) -> dict[str, Any]:
         """The family's own figure at the end of a run, beside FID/KID (e.g. the semi-supervised GAN's
         test error): ``{"lines": [printable str], "values": {...}, "fingerprint": {...}}``, or {}."""
         return {}
+
+
+def d_stats(objective: Any, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor
+            ) -> dict[str, torch.Tensor]:
+    """What every adversarial D step logs: its loss and how often D calls real real and fake fake."""
+    says_real = objective.says_real
+    return {
+        "d_loss": loss.detach(),
+        "d_acc_real": says_real(real_out.detach()).float().mean(),
+        "d_acc_fake": (~says_real(fake_out.detach())).float().mean(),
+    }
+

@@ -23,13 +23,14 @@ import torch
 
 from gankit.config import Strict
 from gankit.data.base import Dataset
-from gankit.models.base import Model, StepResult
-from gankit.models.cgan import d_stats, parse_params
+from gankit.data.batch import Batch
+from gankit.models.base import Model, StepResult, d_stats
 from gankit.nets import build_nets
 from gankit.nets.encoder import build_encoder, build_joint_discriminator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import LatentPrior
+from gankit.validation import parse_params
 
 
 class BiGAN(Model):
@@ -38,29 +39,29 @@ class BiGAN(Model):
     Example::
 
         model = BiGAN(G, E, D, NonSaturating(), z_dim=50)
-        d = model.d_step(real, None); g = model.g_step(real, None)
+        d = model.d_step(Batch(x=real)); g = model.g_step(Batch(x=real))
         z_hat = model.E(real)
     """
 
     def __init__(self, G: torch.nn.Module, E: torch.nn.Module, D: torch.nn.Module, objective: Objective,
                  z_dim: int) -> None:
-        self.nets = {"G": G, "E": E, "D": D}
+        super().__init__({"G": G, "E": E, "D": D}, LatentPrior(z_dim))
         self.objective = objective
-        self.prior = LatentPrior(z_dim)
 
     @property
     def E(self) -> torch.nn.Module:
-        return self.nets["E"]
+        return self.net("E")
 
     def g_parameters(self) -> list[torch.nn.Parameter]:
-        return list(self.G.parameters()) + list(self.E.parameters())
+        return list(self.nets["G"].parameters()) + list(self.nets["E"].parameters())
 
     def _scores(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D's scores of the data pairs (x, E(x)) and of as many model pairs (G(z), z)."""
         z = self.sample_z(len(real), real.device)
         return self.D(real, self.E(real)), self.D(self.G(z), z)
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         with torch.no_grad():  # D's step needs no gradient through G or E
             z = self.sample_z(len(real), real.device)
             z_real, fake = self.E(real), self.G(z)
@@ -68,8 +69,8 @@ class BiGAN(Model):
         loss = self.objective.d_loss(real_out, fake_out)
         return StepResult(loss, d_stats(self.objective, loss, real_out, fake_out))
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
-        real_out, fake_out = self._scores(real)
+    def g_step(self, batch: Batch) -> StepResult:
+        real_out, fake_out = self._scores(batch.x)
         loss = self.objective.d_loss(fake_out, real_out)  # roles swapped: G and E try to fool D both ways
         return StepResult(loss, {"g_loss": loss.detach()})
 
@@ -80,7 +81,7 @@ class BiGANParams(Strict):
 
 @MODELS.register("bigan", "BiGAN / ALI: encoder E, generator G, discriminator on (x, z) pairs")
 def build_bigan(cfg, info, device) -> BiGAN:
-    parse_params(BiGANParams, cfg.model.params, "bigan")
+    parse_params(BiGANParams, cfg.model.params, "model 'bigan'")
     G, _ = build_nets(cfg.net, info)
     E = build_encoder(cfg.net, info, cfg.net.z_dim)
     D = build_joint_discriminator(cfg.net, info)

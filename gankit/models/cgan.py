@@ -23,40 +23,27 @@ with mismatch 79.8 % after 1,500 steps and 86.8 % after 3,000; the projection CG
 to 93.0 % after 1,500 steps and reached 98.9 % after 3,000; docs/benchmarks.md, "conditional").
 The wrong class is y + U{1, .., K-1} mod K: uniform over the other classes.
 
-This module also holds what the class- and code-conditioned families share: parsing
-``model.params`` and the discriminator's logged accuracies.
+This module also holds what the class-conditioned families share: the labels check, the nets and the
+fake batch.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal
 
 import torch
-from pydantic import ValidationError
 
 from gankit.config import Strict
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
-from gankit.models.base import Model, StepResult
+from gankit.data.batch import Batch
+from gankit.models.base import Model, StepResult, d_stats
 from gankit.nets import build_nets
 from gankit.nets.conditional import ConcatDiscriminator, ProjectionDiscriminator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import ConditionalPrior
-
-P = TypeVar("P", bound=Strict)
-
-
-def parse_params(schema: type[P], params: dict, model: str) -> P:
-    """``model.params`` validated by ``schema``; the first problem becomes a ConfigError naming its key."""
-    try:
-        return schema(**params)
-    except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(str(part) for part in err["loc"])
-        allowed = ", ".join(schema.model_fields)
-        raise ConfigError(f"model.params.{key}: {err['msg']} (model {model!r} takes: {allowed})") from None
-
+from gankit.validation import parse_params
 
 def require_labels(cfg, info: DataInfo, model: str) -> None:
     """A class-conditional family needs a labelled dataset with every training label kept."""
@@ -65,17 +52,6 @@ def require_labels(cfg, info: DataInfo, model: str) -> None:
                           "use a labelled dataset (digits, mnist5k, ...) or model=infogan")
     if cfg.data.labels is not None and model == "cgan":
         raise ConfigError("data.labels: model 'cgan' conditions D on every real label; remove data.labels")
-
-
-def d_stats(objective: Objective, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor
-            ) -> dict[str, torch.Tensor]:
-    """D's loss and how often D calls real samples real and fake samples fake (detached, for the log)."""
-    says_real = objective.says_real
-    return {
-        "d_loss": loss.detach(),
-        "d_acc_real": says_real(real_out.detach()).float().mean(),
-        "d_acc_fake": (~says_real(fake_out.detach())).float().mean(),
-    }
 
 
 def conditional_nets(cfg, info: DataInfo, model: str) -> tuple[ConditionalPrior, torch.nn.Module, torch.nn.Module]:
@@ -92,9 +68,8 @@ class ConditionalModel(Model):
     prior: ConditionalPrior
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, objective: Objective, prior: ConditionalPrior) -> None:
-        self.nets = {"G": G, "D": D}
+        super().__init__({"G": G, "D": D}, prior)
         self.objective = objective
-        self.prior = prior
 
     def fake_batch(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """(G(z, y) (N, ...), y (N,)) with z and y drawn from the global RNG (checkpointed)."""
@@ -108,8 +83,8 @@ class CGAN(ConditionalModel):
     Example::
 
         model = CGAN(G, ProjectionDiscriminator(D, 10), NonSaturating(), ConditionalPrior(100, 10))
-        d = model.d_step(real, y)     # y: the real batch's labels
-        g = model.g_step(real, y)
+        d = model.d_step(Batch(x=real, y=y))     # y: the real batch's labels
+        g = model.g_step(Batch(x=real, y=y))
     """
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, objective: Objective, prior: ConditionalPrior,
@@ -117,7 +92,8 @@ class CGAN(ConditionalModel):
         super().__init__(G, D, objective, prior)
         self.mismatch = mismatch
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real, y = batch.x, batch.y
         if y is None:
             raise ValueError("CGAN's D step needs the real batch's labels")
         with torch.no_grad():  # D's step needs no gradient through G
@@ -134,8 +110,8 @@ class CGAN(ConditionalModel):
         stats["d_acc_mismatch"] = (~self.objective.says_real(wrong_out.detach())).float().mean()
         return StepResult(loss, stats)
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
-        fake, y_fake = self.fake_batch(len(real), real.device)
+    def g_step(self, batch: Batch) -> StepResult:
+        fake, y_fake = self.fake_batch(len(batch), batch.device)
         loss = self.objective.g_loss(self.D(fake, y_fake))
         return StepResult(loss, {"g_loss": loss.detach()})
 
@@ -149,7 +125,7 @@ class CGANParams(Strict):
 
 @MODELS.register("cgan", "conditional GAN: G and D see the class (D by concat or projection)")
 def build_cgan(cfg, info: DataInfo, device) -> CGAN:
-    params = parse_params(CGANParams, cfg.model.params, "cgan")
+    params = parse_params(CGANParams, cfg.model.params, "model 'cgan'")
     prior, G, D = conditional_nets(cfg, info, "cgan")
     if params.conditioning == "concat":
         D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth)

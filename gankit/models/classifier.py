@@ -50,8 +50,12 @@ class Classifier(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.input_noise(x))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(self.body.head_input(self.features(x))))
+    def forward(self, x: torch.Tensor, with_features: bool = False):
+        """Logits (N, K), or (logits, features) with ``with_features`` (the body's output, before
+        dropout: what the semi-supervised GAN's feature matching compares)."""
+        f = self.features(x)
+        logits = self.head(self.drop(self.body.head_input(f)))
+        return (logits, f) if with_features else logits
 
 
 def build_classifier(net_cfg, info: DataInfo, noise_std: float = 0.0, dropout: float = 0.0,

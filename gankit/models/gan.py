@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from gankit.data.batch import Batch
 from gankit.models.base import Model, StepResult
 from gankit.nets import build_nets
 from gankit.nets.autoencoder import build_autoencoder_discriminator
@@ -24,18 +25,18 @@ class GAN(Model):
     Example::
 
         model = GAN(G, D, NonSaturating(), z_dim=100)
-        d = model.d_step(real_batch, None)   # d.loss, d.stats["d_acc_real"], ...
-        g = model.g_step(real_batch, None)
+        d = model.d_step(Batch(x=real))      # d.loss, d.stats["d_acc_real"], ...
+        g = model.g_step(Batch(x=real))
     """
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, objective: Objective, z_dim: int,
                  reg: Regularizers | None = None) -> None:
-        self.nets = {"G": G, "D": D}
+        super().__init__({"G": G, "D": D}, LatentPrior(z_dim))
         self.objective = objective
-        self.prior = LatentPrior(z_dim)
         self.reg = reg if reg is not None else Regularizers(None, z_dim)  # the loss-time reg.* switches
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         with torch.no_grad():  # D's step needs no gradient through G
             fake = self.G(self.sample_z(len(real), real.device))
         real_out, fake_out = self.D(real), self.D(fake)
@@ -63,11 +64,12 @@ class GAN(Model):
                 for p in self.d_parameters():
                     p.clamp_(-c, c)
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def g_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         z = self.sample_z(len(real), real.device)
         fake = self.G(z)
         if self.objective.needs_embeddings:  # EBGAN's pull-away term acts on D's codes of the fakes
-            fake_out, embeddings = self.D.energy_and_embedding(fake)
+            fake_out, embeddings = self.D(fake, with_embedding=True)
             loss = self.objective.g_loss(fake_out, embeddings=embeddings)
         else:
             loss = self.objective.g_loss(self.D(fake))

@@ -45,13 +45,14 @@ from torch import nn
 
 from gankit.config import Strict
 from gankit.data.base import DataInfo
-from gankit.models.base import Model, StepResult
-from gankit.models.cgan import d_stats, parse_params
+from gankit.data.batch import Batch
+from gankit.models.base import Model, StepResult, d_stats
 from gankit.nets import build_nets
 from gankit.nets.conditional import InfoQHead, feature_dim
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import LatentPrior, latent
+from gankit.validation import parse_params
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -151,7 +152,7 @@ class InfoGAN(Model):
     Example::
 
         model = InfoGAN(G, D, InfoQHead(F, 10, 2), NonSaturating(), InfoGANPrior(62, 10, 2))
-        g = model.g_step(real, None)          # g.stats["mi_cat"] -> log 10 when Q recovers c_cat
+        g = model.g_step(Batch(x=real))       # g.stats["mi_cat"] -> log 10 when Q recovers c_cat
     """
 
     prior: InfoGANPrior
@@ -159,22 +160,22 @@ class InfoGAN(Model):
     def __init__(self, G: nn.Module, D: nn.Module, Q: InfoQHead, objective: Objective, prior: InfoGANPrior,
                  info_weight: float = 1.0, continuous_weight: float = 1.0,
                  q_with: Literal["generator", "discriminator"] = "generator") -> None:
-        self.nets = {"G": G, "D": D, "Q": Q}
-        self.objective, self.prior = objective, prior
+        super().__init__({"G": G, "D": D, "Q": Q}, prior)
+        self.objective = objective
         self.info_weight, self.continuous_weight = info_weight, continuous_weight
         self.q_with = q_with
 
     @property
     def Q(self) -> nn.Module:
-        return self.nets["Q"]
+        return self.net("Q")
 
     def g_parameters(self) -> list[nn.Parameter]:
-        q = list(self.Q.parameters()) if self.q_with == "generator" else []
-        return list(self.G.parameters()) + q
+        q = list(self.nets["Q"].parameters()) if self.q_with == "generator" else []
+        return list(self.nets["G"].parameters()) + q
 
     def d_parameters(self) -> list[nn.Parameter]:
-        q = list(self.Q.parameters()) if self.q_with == "discriminator" else []
-        return list(self.D.parameters()) + q
+        q = list(self.nets["Q"].parameters()) if self.q_with == "discriminator" else []
+        return list(self.nets["D"].parameters()) + q
 
     def _info(self, features: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """lambda * (L_cat + w L_cont) for fakes with D features ``features`` made from ``rows``."""
@@ -185,22 +186,22 @@ class InfoGAN(Model):
                  "q_cat_acc": (cat_logits.detach().argmax(1) == cat).float().mean()}
         return self.info_weight * (l_cat + self.continuous_weight * l_cont), stats
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         rows = self.sample_z(len(real), real.device)
         with torch.no_grad():  # D's step needs no gradient through G
             fake = self.G(rows)
         real_out = self.D(real)
-        f_fake = self.D.features(fake)
-        fake_out = self.D.head(f_fake).squeeze(1)
+        fake_out, f_fake = self.D(fake, with_features=True)
         adversarial = self.objective.d_loss(real_out, fake_out)
         info, _ = self._info(f_fake, rows)
         loss = adversarial - info
         return StepResult(loss, d_stats(self.objective, loss, real_out, fake_out) | {"d_adv_loss": adversarial.detach()})
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
-        rows = self.sample_z(len(real), real.device)
-        f_fake = self.D.features(self.G(rows))
-        adversarial = self.objective.g_loss(self.D.head(f_fake).squeeze(1))
+    def g_step(self, batch: Batch) -> StepResult:
+        rows = self.sample_z(len(batch), batch.device)
+        fake_out, f_fake = self.D(self.G(rows), with_features=True)
+        adversarial = self.objective.g_loss(fake_out)
         info, stats = self._info(f_fake, rows)
         loss = adversarial - info
         return StepResult(loss, {"g_loss": loss.detach(), "g_adv_loss": adversarial.detach(), **stats})
@@ -240,7 +241,7 @@ class InfoGANParams(Strict):
 
 @MODELS.register("infogan", "InfoGAN: categorical + continuous codes recovered by a Q head on D (no labels)")
 def build_infogan(cfg, info: DataInfo, device) -> InfoGAN:
-    params = parse_params(InfoGANParams, cfg.model.params, "infogan")
+    params = parse_params(InfoGANParams, cfg.model.params, "model 'infogan'")
     prior = InfoGANPrior(cfg.net.z_dim, params.categorical, params.continuous)
     G, D = build_nets(cfg.net.model_copy(update={"z_dim": prior.dim}), info)
     Q = InfoQHead(feature_dim(D), params.categorical, params.continuous)

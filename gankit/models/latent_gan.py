@@ -32,25 +32,33 @@ from pydantic import Field
 
 from gankit.config import Strict
 from gankit.errors import ConfigError
-from gankit.models.base import Model, StepResult
-from gankit.models.cgan import d_stats, parse_params
+from gankit.data.batch import Batch
+from gankit.models.base import Model, StepResult, d_stats
 from gankit.nets import build_nets
 from gankit.nets.encoder import build_encoder
 from gankit.nets.mlp import MLPDiscriminator, MLPGenerator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import LatentPrior
+from gankit.validation import parse_params
 
 
 class CodeDecoder(torch.nn.Module):
-    """The generator exposed for sampling: z (N, z_dim) -> decoder(G_code(z)) (N, *image shape)."""
+    """The generator exposed for sampling: z (N, z_dim) -> decoder(G_code(z)) (N, *image shape).
+
+    ``stage`` reaches the two halves through ``forward``: ``"code"`` is G_code(z) alone and
+    ``"decode"`` the decoder of a given code (the auto-encoder phase)."""
 
     def __init__(self, G_code: torch.nn.Module, decoder: torch.nn.Module) -> None:
         super().__init__()
         self.G_code = G_code
         self.decoder = decoder
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, stage: str = "full") -> torch.Tensor:
+        if stage == "code":
+            return self.G_code(z)
+        if stage == "decode":
+            return self.decoder(z)
         return self.decoder(self.G_code(z))
 
 
@@ -73,46 +81,40 @@ class LatentGAN(Model):
 
     def __init__(self, E: torch.nn.Module, decoder: torch.nn.Module, G_code: torch.nn.Module,
                  D_code: torch.nn.Module, objective: Objective, z_dim: int, ae_steps: int) -> None:
-        self.nets = {"G": CodeDecoder(G_code, decoder), "E": E, "D": D_code, "phase": StepCounter()}
+        super().__init__({"G": CodeDecoder(G_code, decoder), "E": E, "D": D_code, "phase": StepCounter()},
+                         LatentPrior(z_dim))
         self.objective = objective
-        self.prior = LatentPrior(z_dim)
         self.ae_steps = ae_steps
 
     @property
     def E(self) -> torch.nn.Module:
-        return self.nets["E"]
-
-    @property
-    def decoder(self) -> torch.nn.Module:
-        return self.G.decoder
-
-    @property
-    def G_code(self) -> torch.nn.Module:
-        return self.G.G_code
+        return self.net("E")
 
     def in_ae_phase(self) -> bool:
         return int(self.nets["phase"].count) < self.ae_steps
 
     def g_parameters(self) -> list[torch.nn.Parameter]:
-        return list(self.G.parameters()) + list(self.E.parameters())
+        return list(self.nets["G"].parameters()) + list(self.nets["E"].parameters())
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         if self.in_ae_phase():
             # A loss with no path to D_code: backward gives no gradient, so opt_d skips every weight.
             return StepResult(torch.zeros((), device=real.device, requires_grad=True))
         with torch.no_grad():
             code_real = self.E(real)
-            code_fake = self.G_code(self.sample_z(len(real), real.device))
+            code_fake = self.G(self.sample_z(len(real), real.device), stage="code")
         real_out, fake_out = self.D(code_real), self.D(code_fake)
         loss = self.objective.d_loss(real_out, fake_out)
         return StepResult(loss, d_stats(self.objective, loss, real_out, fake_out))
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def g_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         if self.in_ae_phase():
-            loss = F.mse_loss(self.decoder(self.E(real)), real)
+            loss = F.mse_loss(self.G(self.E(real), stage="decode"), real)
             stats = {"ae_mse": loss.detach()}
         else:
-            loss = self.objective.g_loss(self.D(self.G_code(self.sample_z(len(real), real.device))))
+            loss = self.objective.g_loss(self.D(self.G(self.sample_z(len(real), real.device), stage="code")))
             stats = {"g_loss": loss.detach()}
         self.nets["phase"].count += 1
         return StepResult(loss, stats)
@@ -133,7 +135,7 @@ class LatentGANParams(Strict):
 
 @MODELS.register("latent-gan", "GAN in feature space: auto-encoder, then an MLP GAN on its codes, decoded")
 def build_latent_gan(cfg, info, device) -> LatentGAN:
-    p = parse_params(LatentGANParams, cfg.model.params, "latent-gan")
+    p = parse_params(LatentGANParams, cfg.model.params, "model 'latent-gan'")
     if p.ae_steps >= cfg.train.steps:
         raise ConfigError(f"model.params.ae_steps: {p.ae_steps} leaves no step for the code GAN; "
                           f"make it smaller than train.steps ({cfg.train.steps})")

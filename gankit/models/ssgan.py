@@ -29,13 +29,14 @@ from pydantic import Field
 from gankit.config import Strict
 from gankit.data import build_dataset
 from gankit.errors import ConfigError
-from gankit.models.base import Model, StepResult
-from gankit.models.cgan import d_stats, parse_params
+from gankit.data.batch import Batch
+from gankit.models.base import Model, StepResult, d_stats
 from gankit.models.classifier import INIT_BATCH, Classifier, build_classifier, classification_error, labelled
 from gankit.nets import build_nets
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import LatentPrior
+from gankit.validation import parse_params
 
 
 def real_logit(logits: torch.Tensor) -> torch.Tensor:
@@ -62,21 +63,21 @@ class SemiSupervisedGAN(Model):
     Example::
 
         model = SemiSupervisedGAN(G, D, NonSaturating(), z_dim=100, labelled_x=x_l, labelled_y=y_l)
-        d = model.d_step(real, None)        # d.stats["sup_ce"], d.stats["d_acc_real"], ...
+        d = model.d_step(Batch(x=real))     # d.stats["sup_ce"], d.stats["d_acc_real"], ...
         model.D(x).argmax(1)                # the classifier's prediction
     """
 
     def __init__(self, G: torch.nn.Module, D: Classifier, objective: Objective, z_dim: int,
                  labelled_x: torch.Tensor, labelled_y: torch.Tensor, labelled_batch: int = 64,
                  unsup_weight: float = 1.0) -> None:
-        self.nets = {"G": G, "D": D}
+        super().__init__({"G": G, "D": D}, LatentPrior(z_dim))
         self.objective = objective
-        self.prior = LatentPrior(z_dim)
         self.labelled_x, self.labelled_y = labelled_x, labelled_y
         self.labelled_batch = labelled_batch
         self.unsup_weight = unsup_weight
 
-    def d_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def d_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         # The labelled batch comes from the model's pool (the real batch holds ~1.6 labels in 64 when
         # 100 of 4,000 are labelled); indices from the global CPU RNG, whose state checkpoints save.
         idx = torch.randint(len(self.labelled_x), (self.labelled_batch,)).to(self.labelled_x.device)
@@ -97,17 +98,18 @@ class SemiSupervisedGAN(Model):
     def final_figures(self, dataset, split: str) -> dict:
         """D's classification error on ``split`` (all its images, every label), the family's figure."""
         data = dataset.split(split)
-        error = classification_error(self.D, data)
+        error = classification_error(self.nets["D"], data)
         fingerprint = {"dataset": dataset.info.name, "split": split, "n": len(data),
                        "labelled_train": len(self.labelled_y), "classifier": "D (argmax of its K logits)"}
         line = (f"semi-supervised D: test error {100 * error:.2f} %  | {dataset.info.name} {split}, N={len(data)}; "
                 f"{len(self.labelled_y)} labelled training images")
         return {"lines": [line], "values": {"classifier_error": error}, "fingerprint": fingerprint}
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def g_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         with torch.no_grad():
-            f_real = self.D.features(real)
-        f_fake = self.D.features(self.G(self.sample_z(len(real), real.device)))
+            f_real = self.D(real, with_features=True)[1]
+        f_fake = self.D(self.G(self.sample_z(len(real), real.device)), with_features=True)[1]
         loss = feature_matching(f_real, f_fake)
         return StepResult(loss, {"g_loss": loss.detach()})
 
@@ -127,7 +129,7 @@ class SSGANParams(Strict):
 
 @MODELS.register("ssgan", "semi-supervised GAN: K-class D, real/fake = logsumexp of its logits, feature matching")
 def build_ssgan(cfg, info, device) -> SemiSupervisedGAN:
-    p = parse_params(SSGANParams, cfg.model.params, "ssgan")
+    p = parse_params(SSGANParams, cfg.model.params, "model 'ssgan'")
     G, _ = build_nets(cfg.net, info)
     train_split = build_dataset(cfg.data).train
     D = build_classifier(cfg.net, info, p.noise_std, p.dropout, init_x=train_split.x[:INIT_BATCH])

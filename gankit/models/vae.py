@@ -30,12 +30,13 @@ import torch
 from pydantic import Field
 
 from gankit.config import Strict
+from gankit.data.batch import Batch
 from gankit.models.base import Model, StepResult
-from gankit.models.cgan import parse_params
 from gankit.nets import build_nets
 from gankit.nets.encoder import build_encoder
 from gankit.registry import MODELS
 from gankit.sampling import LatentPrior
+from gankit.validation import parse_params
 
 
 @dataclass
@@ -72,22 +73,21 @@ class VAE(Model):
     Example::
 
         model = VAE(G, E, z_dim=100, sigma=0.1)
-        g = model.g_step(real, None)        # g.loss = mean -ELBO; g.stats["kl"], g.stats["recon_mse"]
+        g = model.g_step(Batch(x=real))     # g.loss = mean -ELBO; g.stats["kl"], g.stats["recon_mse"]
     """
 
     adversarial = False
 
     def __init__(self, G: torch.nn.Module, E: torch.nn.Module, z_dim: int, sigma: float) -> None:
-        self.nets = {"G": G, "E": E}
-        self.prior = LatentPrior(z_dim)
+        super().__init__({"G": G, "E": E}, LatentPrior(z_dim))
         self.sigma = sigma
 
     @property
     def E(self) -> torch.nn.Module:
-        return self.nets["E"]
+        return self.net("E")
 
     def g_parameters(self) -> list[torch.nn.Parameter]:
-        return list(self.G.parameters()) + list(self.E.parameters())
+        return list(self.nets["G"].parameters()) + list(self.nets["E"].parameters())
 
     def d_parameters(self) -> list[torch.nn.Parameter]:
         return []
@@ -97,7 +97,8 @@ class VAE(Model):
         mu, logvar = self.E(x).chunk(2, dim=1)
         return mu, logvar
 
-    def g_step(self, real: torch.Tensor, y: torch.Tensor | None) -> StepResult:
+    def g_step(self, batch: Batch) -> StepResult:
+        real = batch.x
         mu, logvar = self.posterior(real)
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # reparameterisation (eq. 10)
         x_mean = self.G(z)
@@ -119,7 +120,7 @@ class VAEParams(Strict):
 
 @MODELS.register("vae", "VAE baseline: DCGAN generator as decoder, Gaussian likelihood (fixed sigma), no D")
 def build_vae(cfg, info, device) -> VAE:
-    p = parse_params(VAEParams, cfg.model.params, "vae")
+    p = parse_params(VAEParams, cfg.model.params, "model 'vae'")
     G, _ = build_nets(cfg.net, info)
     E = build_encoder(cfg.net, info, 2 * cfg.net.z_dim)
     return VAE(G.to(device), E.to(device), cfg.net.z_dim, p.sigma)

@@ -8,11 +8,10 @@ from torch import nn
 def net_params(cfg):  # cfg: NetConfig
     """``net.params`` validated by the schema of the net named ``cfg.name`` (its factory's ``params_schema``,
     a pydantic model), or None for a net without one; the first problem becomes a ConfigError naming its key."""
-    from pydantic import ValidationError
-
     from gankit import plugins  # noqa: F401  (fills the registries)
     from gankit.errors import ConfigError
     from gankit.registry import NETS
+    from gankit.validation import parse_params
 
     schema = getattr(NETS.get(cfg.name), "params_schema", None)
     if schema is None:
@@ -20,13 +19,7 @@ def net_params(cfg):  # cfg: NetConfig
             raise ConfigError(f"net.params: net {cfg.name!r} takes no parameters, got "
                               f"{', '.join(sorted(cfg.params))}; remove them or use net.name=mlp-image")
         return None
-    try:
-        return schema(**cfg.params)
-    except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(str(part) for part in err["loc"])
-        raise ConfigError(f"net.params.{key}: {err['msg']} (net {cfg.name!r} takes: "
-                          f"{', '.join(schema.model_fields)})") from None
+    return parse_params(schema, cfg.params, f"net {cfg.name!r}", key="net.params")
 
 
 def build_nets(cfg, info) -> tuple[nn.Module, nn.Module]:  # cfg: NetConfig, info: DataInfo

@@ -40,8 +40,10 @@ class EnergyAutoEncoder(nn.Module):
         """The encoder's code S (N, F)."""
         return self.encoder(x).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.energy_and_embedding(x)[0]
+    def forward(self, x: torch.Tensor, with_embedding: bool = False):
+        """The energies (N,), or (energies, codes (N, F)) with ``with_embedding`` (EBGAN's pull-away term)."""
+        energy, code = self.energy_and_embedding(x)
+        return (energy, code) if with_embedding else energy
 
 
 def vector_autoencoder(shape: tuple[int, ...], width: int, depth: int) -> EnergyAutoEncoder:

@@ -72,8 +72,10 @@ class ConcatDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.body.features(self._join(x, y))
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x, y)).squeeze(1)
+    def forward(self, x: torch.Tensor, y: torch.Tensor, with_features: bool = False):
+        f = self.features(x, y)
+        score = self.head(f).squeeze(1)
+        return (score, f) if with_features else score
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -103,16 +105,17 @@ class ProjectionDiscriminator(nn.Module):
         """f(x) (N, F): the unconditional features that both terms of D(x, y) use."""
         return self.body.features(x)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor, with_features: bool = False):
         f = self.body.features(x)  # (N, F)
-        return self.head(f).squeeze(1) + (self.embed(y) * f).sum(dim=1)
+        score = self.head(f).squeeze(1) + (self.embed(y) * f).sum(dim=1)
+        return (score, f) if with_features else score
 
 
 class AuxClassifierDiscriminator(nn.Module):
     """An unconditional D with a second, K-way head on its features (ACGAN's D: P(S | x) and P(C | x)).
 
     ``forward(x)`` is the adversarial score alone (so anything that treats D as unconditional works);
-    ``scores(x)`` returns (score (N,), class logits (N, K)) from one pass through the body.
+    ``forward(x, with_classes=True)`` returns (score (N,), class logits (N, K)) from one pass through the body.
     """
 
     def __init__(self, D: nn.Module, num_classes: int) -> None:
@@ -127,12 +130,10 @@ class AuxClassifierDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body.features(x)
 
-    def scores(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, with_classes: bool = False):
         f = self.body.features(x)
-        return self.head(f).squeeze(1), self.classifier(f)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body.features(x)).squeeze(1)
+        score = self.head(f).squeeze(1)
+        return (score, self.classifier(f)) if with_classes else score
 
 
 class InfoQHead(nn.Module):

@@ -62,7 +62,9 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (N, C, S, S) -> one unnormalised score per image (N,); ``features`` + ``head``."""
+    """images (N, C, S, S) -> one unnormalised score per image (N,); ``features`` + ``head``.
+
+    ``D(x, with_features=True)`` returns (score, features): the input of the head, from the same pass."""
 
     def __init__(self, channels: int, image_size: int, width: int) -> None:
         super().__init__()
@@ -80,8 +82,10 @@ class DCGANDiscriminator(nn.Module):
         """The flattened output of the last convolution (N, features), the input of ``head``."""
         return self.body(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
+    def forward(self, x: torch.Tensor, with_features: bool = False):
+        f = self.features(x)
+        score = self.head(f).squeeze(1)
+        return (score, f) if with_features else score
 
 
 @NETS.register("dcgan", "DCGAN pair; depth follows the image size (8, 28, 32, 64, ...)")

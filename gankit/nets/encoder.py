@@ -90,8 +90,10 @@ class JointDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.joint(torch.cat([self.body(x), self.z_net(z)], dim=1))
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x, z)).squeeze(1)
+    def forward(self, x: torch.Tensor, z: torch.Tensor, with_features: bool = False):
+        f = self.features(x, z)
+        score = self.head(f).squeeze(1)
+        return (score, f) if with_features else score
 
 
 def build_joint_discriminator(net_cfg, info: DataInfo, z_dim: int | None = None) -> JointDiscriminator:

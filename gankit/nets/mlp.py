@@ -48,8 +48,11 @@ class MLPDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x.flatten(1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
+    def forward(self, x: torch.Tensor, with_features: bool = False):
+        """The scores (N,), or (scores, features) with ``with_features``."""
+        f = self.features(x)
+        score = self.head(f).squeeze(1)
+        return (score, f) if with_features else score
 
 
 @NETS.register("mlp", "MLP pair for vector data (width hidden units, depth hidden layers)")

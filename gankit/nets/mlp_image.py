@@ -101,8 +101,11 @@ class MLPImageDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x.flatten(1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.head_input(self.features(x))).squeeze(1)
+    def forward(self, x: torch.Tensor, with_features: bool = False):
+        """The scores (N,), or (scores, features) with ``with_features``."""
+        f = self.features(x)
+        score = self.head(self.head_input(f)).squeeze(1)
+        return (score, f) if with_features else score
 
 
 @NETS.register("mlp-image", "MLP pair for images (Salimans et al. 2016 MNIST): weight norm, noisy D layers")

@@ -43,9 +43,15 @@ def grad_norms(D: Critic, x: torch.Tensor) -> torch.Tensor:
         D = lambda x: x @ w                    # a linear critic: grad = w everywhere
         grad_norms(D, torch.randn(5, 3))       # five copies of ||w||
     """
-    x = x.detach().requires_grad_(True)
-    out = D(x)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    # Outside autocast and in fp32 (train.precision = bf16 / fp16): the inner gradient is then an
+    # unscaled fp32 value, and the scaled outer backward treats the penalty like any other term.
+    x = x.detach()
+    if x.dtype in (torch.float16, torch.bfloat16):  # fakes made under autocast
+        x = x.float()
+    x = x.requires_grad_(True)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        out = D(x)
+        (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     # One row per score: with packing, a score's `pack` consecutive samples are one row.
     return torch.linalg.vector_norm(grad.reshape(len(out), -1), dim=1)
 

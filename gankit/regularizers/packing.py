@@ -63,5 +63,6 @@ class Packed(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner.features(pack(x, self.k))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(pack(x, self.k))
+    def forward(self, x: torch.Tensor, **outputs: bool):
+        """The wrapped D on the packs; keyword switches (``with_features``) pass through to it."""
+        return self.inner(pack(x, self.k), **outputs)

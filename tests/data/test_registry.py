@@ -32,7 +32,7 @@ def test_registry_builds_each_file_dataset(tmp_path: Path) -> None:
 
 
 def test_build_dataset_from_config(tmp_path: Path) -> None:
-    from gankit.config import load_config
+    from gankit.plugins import load_config
     from gankit.data import build_dataset
 
     root = write_cifar(tmp_path / "cifar-10-batches-py")

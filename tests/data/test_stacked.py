@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.data.digits import load_mnist5k
 from gankit.data.stacked import N_MODES, STACKED_SEED, make_stacked, triple_labels

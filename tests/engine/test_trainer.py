@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.engine.checkpoint import list_checkpoints, load_latest
 from gankit.engine.trainer import train
 from gankit.errors import CheckpointError, ConfigError

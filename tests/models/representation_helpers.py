@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from gankit.config import Config, load_config
+from gankit.config import Config
+from gankit.plugins import load_config
 from gankit.engine.checkpoint import load_latest
 from gankit.engine.trainer import train
 from tests.models.conditional_helpers import assert_same

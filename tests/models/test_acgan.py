@@ -6,6 +6,7 @@ from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
 from gankit.models import build_model
 from gankit.nets.conditional import AuxClassifierDiscriminator
+from gankit.data.batch import Batch
 from tests.models.conditional_helpers import check_determinism, check_resume, tiny
 
 DIGITS = DataInfo("digits", "image", (1, 8, 8), 10)
@@ -32,12 +33,12 @@ def test_d_loss_is_adversarial_plus_weighted_class_cross_entropies(weight, fake_
     rows, y_fake = reference_fakes(model, 6, seed=3)
     with torch.no_grad():
         fake = model.G(rows)
-    real_out, real_logits = model.D.scores(real)
-    fake_out, fake_logits = model.D.scores(fake)
+    real_out, real_logits = model.D(real, with_classes=True)
+    fake_out, fake_logits = model.D(fake, with_classes=True)
     expected = (F.softplus(-real_out).mean() + F.softplus(fake_out).mean()  # -V of the original GAN
                 + weight * (F.cross_entropy(real_logits, y) + fake_weight * F.cross_entropy(fake_logits, y_fake)))
     torch.manual_seed(3)
-    d = model.d_step(real, y)
+    d = model.d_step(Batch(x=real, y=y))
     torch.testing.assert_close(d.loss, expected, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(d.stats["d_class_loss"],
                                F.cross_entropy(real_logits, y) + fake_weight * F.cross_entropy(fake_logits, y_fake))
@@ -48,10 +49,10 @@ def test_without_the_fake_class_term_d_class_head_learns_from_real_labels_only()
     so G and the head cannot agree on a private code for the requested classes."""
     model, real, y = model_and_batch("model.params.fake_class_weight=0")
     torch.manual_seed(3)
-    model.d_step(real, y).loss.backward()
+    model.d_step(Batch(x=real, y=y)).loss.backward()
     got = [p.grad.clone() for p in model.D.classifier.parameters()]
     model.D.zero_grad()
-    _, real_logits = model.D.scores(real)
+    _, real_logits = model.D(real, with_classes=True)
     F.cross_entropy(real_logits, y).backward()
     for g, want in zip(got, model.D.classifier.parameters()):
         torch.testing.assert_close(g, want.grad, rtol=1e-6, atol=1e-7)
@@ -61,20 +62,20 @@ def test_without_the_fake_class_term_d_class_head_learns_from_real_labels_only()
 def test_g_loss_is_adversarial_plus_cross_entropy_of_the_requested_class():
     model, real, y = model_and_batch()
     rows, y_fake = reference_fakes(model, 6, seed=4)
-    fake_out, fake_logits = model.D.scores(model.G(rows))
+    fake_out, fake_logits = model.D(model.G(rows), with_classes=True)
     expected = F.softplus(-fake_out).mean() + F.cross_entropy(fake_logits, y_fake)
     torch.manual_seed(4)
-    torch.testing.assert_close(model.g_step(real, y).loss, expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(model.g_step(Batch(x=real, y=y)).loss, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_unlabelled_real_samples_only_enter_the_adversarial_term():
     model, real, y = model_and_batch()
     partial = torch.tensor([0, 1, -1, -1, 4, -1])
     torch.manual_seed(5)
-    d_partial = model.d_step(real, partial)
+    d_partial = model.d_step(Batch(x=real, y=partial))
     torch.manual_seed(5)
-    d_full = model.d_step(real, y)
-    _, logits = model.D.scores(real)
+    d_full = model.d_step(Batch(x=real, y=y))
+    _, logits = model.D(real, with_classes=True)
     keep = partial >= 0
     gap = F.cross_entropy(logits, y) - F.cross_entropy(logits[keep], partial[keep])
     torch.testing.assert_close(d_full.loss - d_partial.loss, gap, rtol=1e-5, atol=1e-6)
@@ -87,7 +88,7 @@ def test_the_class_head_and_the_requested_class_condition_the_losses():
     losses = []
     for labels in (y, y.roll(1)):
         torch.manual_seed(6)
-        losses.append(model.d_step(real, labels).loss)
+        losses.append(model.d_step(Batch(x=real, y=labels)).loss)
     assert losses[0] != losses[1]
     # G's class input changes its images for a fixed z
     rows = model.prior.sample(2, seed=0, y=torch.tensor([2, 6]))
@@ -115,6 +116,6 @@ def test_config_errors_name_the_key():
 
 
 def test_mnist5k_preset_trains_the_class_head_on_real_labels_only():
-    from gankit.config import load_config
+    from gankit.plugins import load_config
 
     assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0}

@@ -14,6 +14,7 @@ from gankit.nets.encoder import (
 )
 from gankit.objectives.gan import NonSaturating
 from gankit.sampling import generate
+from gankit.data.batch import Batch
 from tests.models.conditional_helpers import tiny
 from tests.models.representation_helpers import check_determinism_and_resume
 
@@ -55,14 +56,14 @@ def test_d_loss_on_data_pairs_vs_model_pairs_and_g_e_minimise_the_swapped_loss()
     model, obj = _model(), NonSaturating()
     real = torch.rand(5, 1, 8, 8) * 2 - 1
     torch.manual_seed(1)
-    d = model.d_step(real, None)
+    d = model.d_step(Batch(x=real))
     torch.manual_seed(1)
     z = torch.randn(5, 6)
     with torch.no_grad():
         want_d = obj.d_loss(model.D(real, model.E(real)), model.D(model.G(z), z))
     torch.testing.assert_close(d.loss.detach(), want_d, rtol=0, atol=0)
     torch.manual_seed(2)
-    g = model.g_step(real, None)
+    g = model.g_step(Batch(x=real))
     torch.manual_seed(2)
     z = torch.randn(5, 6)
     with torch.no_grad():

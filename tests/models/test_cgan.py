@@ -11,6 +11,7 @@ from gankit.models import build_model
 from gankit.nets.conditional import ConcatDiscriminator, ProjectionDiscriminator
 from gankit.nets.dcgan import DCGANDiscriminator
 from gankit.sampling import ConditionalPrior
+from gankit.data.batch import Batch
 from tests.conftest import TINY_VECTOR
 from tests.models.conditional_helpers import check_determinism, check_resume, tiny
 
@@ -78,14 +79,14 @@ def test_the_cgan_losses_use_y(conditioning):
     losses = []
     for y in (y1, y2, y1):
         torch.manual_seed(0)  # the same fakes each time: only the real labels differ
-        losses.append(model.d_step(real, y).loss)
+        losses.append(model.d_step(Batch(x=real, y=y)).loss)
     assert losses[0] != losses[1] and losses[0] == losses[2]
     # G's loss reaches the class code: with 4 fakes, the embedding rows (projection) or the one-hot
     # input planes' weights (concat) of the drawn classes get gradient.
     torch.manual_seed(1)
     classes = model.prior.labels(model.prior.sample(4))
     torch.manual_seed(1)
-    model.g_step(real[:4], None).loss.backward()
+    model.g_step(Batch(x=real[:4])).loss.backward()
     if conditioning == "projection":
         grad = model.D.embed.weight.grad.abs().sum(1)
         drawn = torch.zeros(10, dtype=torch.bool)
@@ -118,7 +119,7 @@ def test_matching_aware_d_loss_counts_real_images_with_a_wrong_class_as_fakes(co
     real_out, fake_out, wrong_out = model.D(real, y), model.D(fake, model.prior.labels(rows)), model.D(real, y_wrong)
     expected = F.softplus(-real_out).mean() + 0.5 * (F.softplus(fake_out).mean() + F.softplus(wrong_out).mean())
     torch.manual_seed(3)
-    d = model.d_step(real, y)
+    d = model.d_step(Batch(x=real, y=y))
     torch.testing.assert_close(d.loss, expected, rtol=1e-6, atol=1e-6)
     assert d.stats["d_acc_mismatch"] == (wrong_out <= 0).float().mean()
     # the wrong class is never the true one, and covers every other class uniformly
@@ -132,7 +133,7 @@ def test_matching_aware_d_loss_counts_real_images_with_a_wrong_class_as_fakes(co
     plain = build_model(tiny("model=cgan", f"model.params.conditioning={conditioning}"), DIGITS, "cpu")
     plain.nets = model.nets
     torch.manual_seed(3)
-    d_plain = plain.d_step(real, y)
+    d_plain = plain.d_step(Batch(x=real, y=y))
     expected_plain = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
     torch.testing.assert_close(d_plain.loss, expected_plain, rtol=1e-6, atol=1e-6)
     assert "d_acc_mismatch" not in d_plain.stats
@@ -198,6 +199,6 @@ def test_sample_class_writes_a_png_and_refuses_unconditional_runs(tmp_path, caps
 
 @pytest.mark.parametrize("preset, conditioning", [("mnist5k-cgan", "concat"), ("mnist5k-cgan-projection", "projection")])
 def test_mnist5k_presets_use_a_matching_aware_d(preset, conditioning):
-    from gankit.config import load_config
+    from gankit.plugins import load_config
 
     assert load_config(preset=preset).model.params == {"conditioning": conditioning, "mismatch": True}

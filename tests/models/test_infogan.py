@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch.distributions import Categorical, Normal, Uniform
 
 from gankit.data.base import DataInfo
+from gankit.data.batch import Batch
 from gankit.engine.trainer import _freeze, _unfreeze
 from gankit.errors import ConfigError
 from gankit.models import build_model
@@ -90,19 +91,19 @@ def test_q_trains_with_g_and_the_shared_body_with_d():
     assert set(model.nets) == {"G", "D", "Q"}
     real = torch.rand(8, 1, 8, 8) * 2 - 1
     frozen = _freeze(model)  # what the trainer does around G's step
-    model.g_step(real, None).loss.backward()
+    model.g_step(Batch(x=real)).loss.backward()
     _unfreeze(frozen)
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.Q.parameters())
     assert all(p.grad is None for p in model.D.parameters())
     # D's loss carries -lambda * L_I of the fakes, so D's body also gets the information gradient
     torch.manual_seed(0)
-    d = model.d_step(real, None)
+    d = model.d_step(Batch(x=real))
     info = (d.stats["d_adv_loss"] - d.loss).item()
     torch.manual_seed(0)
     rows = model.prior.sample(8)
     with torch.no_grad():
         _, cat, cont = model.prior.split(rows)
-        logits, mean = model.Q(model.D.features(model.G(rows)))
+        logits, mean = model.Q(model.D(model.G(rows), with_features=True)[1])
         expected = sum(mutual_information_bound(logits, cat, mean, cont)).item()
     assert info == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
@@ -114,20 +115,20 @@ def test_q_can_train_with_d_as_in_the_authors_code():
     q = {id(p) for p in model.Q.parameters()}
     assert q <= {id(p) for p in model.d_parameters()} and not q & {id(p) for p in model.g_parameters()}
     real = torch.rand(8, 1, 8, 8) * 2 - 1
-    model.d_step(real, None).loss.backward()
+    model.d_step(Batch(x=real)).loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.Q.parameters())
     model.Q.zero_grad(set_to_none=True)
     frozen = _freeze(model)
     assert q <= {id(p) for p in frozen}
     torch.manual_seed(0)
-    loss = model.g_step(real, None).loss
+    loss = model.g_step(Batch(x=real)).loss
     g_info = torch.autograd.grad(loss, list(model.G.parameters()))
     _unfreeze(frozen)
     assert all(p.grad is None for p in model.Q.parameters())
     # the same step without the information term gives G another gradient: L_I reaches G through Q
     model.info_weight = 0.0
     torch.manual_seed(0)
-    g_plain = torch.autograd.grad(model.g_step(real, None).loss, list(model.G.parameters()))
+    g_plain = torch.autograd.grad(model.g_step(Batch(x=real)).loss, list(model.G.parameters()))
     assert any(not torch.allclose(a, b) for a, b in zip(g_info, g_plain))
     with pytest.raises(ConfigError, match=r"^model.params.q_with: "):
         build_model(tiny("model=infogan", "model.params.q_with=nobody"), DIGITS, "cpu")
@@ -159,7 +160,7 @@ def test_config_errors_name_the_key():
 
 def test_mnist5k_preset_uses_the_papers_learning_rates():
     """Chen et al. 2016, App. C.1: 2e-4 for D, 1e-3 for G; Q (in g_parameters) trains at G's rate."""
-    from gankit.config import load_config
+    from gankit.plugins import load_config
 
     cfg = load_config(preset="mnist5k-infogan")
     assert (cfg.train.lr_d, cfg.train.lr_g) == (2e-4, 1e-3)

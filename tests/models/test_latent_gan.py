@@ -25,8 +25,8 @@ def test_g_is_the_composite_decoder_of_g_code_on_the_prior_rows():
     z = model.prior.sample(5, seed=1)
     model.G.eval()
     with torch.no_grad():
-        assert torch.equal(model.G(z), model.decoder(model.G_code(z)))
-    assert model.G(z).shape == (5, 1, 8, 8) and model.G_code(z).shape == (5, 3) and model.E(model.G(z)).shape == (5, 3)
+        assert torch.equal(model.G(z), model.G(model.G(z, stage="code"), stage="decode"))
+    assert model.G(z).shape == (5, 1, 8, 8) and model.G(z, stage="code").shape == (5, 3) and model.E(model.G(z)).shape == (5, 3)
 
 
 def _by_net(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.data.base import DataInfo, Split
 from gankit.errors import ConfigError
@@ -15,6 +15,7 @@ from gankit.models.ssgan import (
     real_probability,
 )
 from gankit.objectives.gan import NonSaturating
+from gankit.data.batch import Batch
 from tests.models.conditional_helpers import tiny
 from tests.models.representation_helpers import check_determinism_and_resume
 
@@ -60,7 +61,7 @@ def test_d_loss_is_supervised_ce_plus_gan_loss_on_logsumexp():
     model.D.eval()  # no input noise, so the check can recompute D's outputs
     real = torch.rand(6, 1, 8, 8) * 2 - 1
     torch.manual_seed(3)
-    d = model.d_step(real, torch.full((6,), -1))
+    d = model.d_step(Batch(x=real, y=torch.full((6,), -1)))
     torch.manual_seed(3)
     idx = torch.randint(20, (8,))
     z = torch.randn(6, model.z_dim)
@@ -76,10 +77,10 @@ def test_g_step_is_feature_matching_on_d_features():
     model.D.eval()
     real = torch.rand(6, 1, 8, 8) * 2 - 1
     torch.manual_seed(4)
-    g = model.g_step(real, None)
+    g = model.g_step(Batch(x=real))
     torch.manual_seed(4)
     with torch.no_grad():
-        want = feature_matching(model.D.features(real), model.D.features(model.G(torch.randn(6, model.z_dim))))
+        want = feature_matching(model.D(real, with_features=True)[1], model.D(model.G(torch.randn(6, model.z_dim)), with_features=True)[1])
     torch.testing.assert_close(g.loss.detach(), want, rtol=1e-6, atol=0)
 
 

@@ -16,6 +16,7 @@ from gankit.models.vae import (
     mean_gradient_magnitude,
 )
 from gankit.nets.dcgan import DCGANGenerator
+from gankit.data.batch import Batch
 from tests.models.conditional_helpers import tiny
 from tests.models.representation_helpers import check_determinism_and_resume
 
@@ -53,7 +54,7 @@ def test_decoder_is_the_dcgan_generator_and_the_loss_is_the_reparameterised_nega
     assert type(model.G) is DCGANGenerator and not model.adversarial and model.d_parameters() == []
     real = torch.rand(4, 1, 8, 8) * 2 - 1
     torch.manual_seed(7)
-    g = model.g_step(real, None)
+    g = model.g_step(Batch(x=real))
     torch.manual_seed(7)
     with torch.no_grad():
         mu, logvar = model.E(real).chunk(2, dim=1)

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from gankit.config import NetConfig, load_config
+from gankit.config import NetConfig
+from gankit.plugins import load_config
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
 from gankit.models.classifier import build_classifier

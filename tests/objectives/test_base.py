@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gankit import cli
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.errors import ConfigError
 from gankit.objectives.gan import gan_value
 from gankit.registry import OBJECTIVES

@@ -1,11 +1,12 @@
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.models.gan import build_gan
 from gankit.nets.autoencoder import EnergyAutoEncoder
 from gankit.objectives.ebgan import EBGAN, margin_hinge, pull_away_term
+from gankit.data.batch import Batch
 from tests.conftest import TINY_VECTOR
 
 
@@ -43,9 +44,9 @@ def test_plain_gan_model_builds_the_autoencoder_and_passes_the_codes():
     assert isinstance(model.D, EnergyAutoEncoder)
     real = torch.randn(8, 2)
     torch.manual_seed(5)
-    g = model.g_step(real, None).loss
+    g = model.g_step(Batch(x=real)).loss
     torch.manual_seed(5)
     fake = model.G(model.sample_z(8, torch.device("cpu")))
     expected = model.D(fake).mean() + 0.3 * pull_away_term(model.D.embed(fake))
     assert torch.allclose(g, expected, atol=1e-6, rtol=0)
-    assert float(model.d_step(real, None).loss.detach()) >= 0  # energies and hinges are non-negative
+    assert float(model.d_step(Batch(x=real)).loss.detach()) >= 0  # energies and hinges are non-negative

@@ -1,11 +1,12 @@
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.errors import ConfigError
 from gankit.models.gan import build_gan
 from gankit.objectives.wgan import WGAN, WGANGP, wasserstein_d_loss
+from gankit.data.batch import Batch
 from tests.conftest import TINY_VECTOR
 
 
@@ -37,7 +38,7 @@ def test_weight_clipping_clamps_every_d_parameter_after_a_d_step():
     real = torch.randn(32, 2)
     opt = torch.optim.SGD(model.d_parameters(), lr=10.0)  # a large step leaves the box for sure
     opt.zero_grad()
-    model.d_step(real, None).loss.backward()
+    model.d_step(Batch(x=real)).loss.backward()
     opt.step()
     before = torch.cat([p.detach().flatten() for p in model.d_parameters()])
     assert before.abs().max() > 0.05

@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from gankit.cli import main
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.engine.trainer import train
 from gankit.errors import ConfigError
@@ -18,6 +18,7 @@ from gankit.regularizers import switched_on
 from gankit.regularizers.minibatch import MinibatchDiscrimination
 from gankit.regularizers.packing import Packed
 from gankit.regularizers.spectral import NORMALISED
+from gankit.data.batch import Batch
 from tests.conftest import TINY_IMAGE, TINY_VECTOR
 
 SHORT = ["train.steps=4", "train.log_every=2"]
@@ -113,11 +114,11 @@ def test_d_step_adds_the_penalties_to_the_objective_loss():
     model = build_model(cfg, build_dataset(cfg.data).info, "cpu")
     real = torch.randn(32, 2)
     torch.manual_seed(0)
-    d = model.d_step(real, None)
+    d = model.d_step(Batch(x=real))
     assert set(d.stats) >= {"d_loss", "reg_r1", "reg_r2"}
     torch.testing.assert_close(d.loss.detach(), d.stats["d_loss"] + d.stats["reg_r1"] + d.stats["reg_r2"])
     torch.manual_seed(0)
-    g = model.g_step(real, None)
+    g = model.g_step(Batch(x=real))
     assert set(g.stats) == {"g_loss"}                            # no G-side switch is on
 
 
@@ -134,7 +135,7 @@ def test_label_smoothing_changes_the_d_step_loss_only():
             fake = model.G(model.sample_z(32, "cpu"))
             expected = model.objective.d_loss_smoothed(model.D(real), model.D(fake), alpha)
         torch.manual_seed(1)
-        losses[alpha] = model.d_step(real, None).loss.detach()
+        losses[alpha] = model.d_step(Batch(x=real)).loss.detach()
         torch.testing.assert_close(losses[alpha], expected)
     assert not torch.allclose(losses[0.0], losses[0.3])
 

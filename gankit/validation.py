@@ -1,0 +1,43 @@
+"""One way to turn a pydantic validation error into the one-line :class:`ConfigError` users see.
+
+Used by the config schema (every key), by the nets' and the models' ``params`` schemas: each message
+names the key to fix, what was wrong, and (for a params section) the fields that section takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gankit.errors import ConfigError
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def error_key(err: dict[str, Any], prefix: str = "") -> str:
+    """The dotted key of one pydantic error (``err["loc"]``), under ``prefix``."""
+    loc = ".".join(str(part) for part in err["loc"])
+    return ".".join(p for p in (prefix, loc) if p) or "config"
+
+
+def error_message(err: dict[str, Any]) -> str:
+    """pydantic's message without its "Value error, " preamble (our validators' texts stand alone)."""
+    return err["msg"].removeprefix("Value error, ")
+
+
+def parse_params(schema: type[P], params: dict, what: str, key: str = "model.params") -> P:
+    """``params`` validated by the pydantic ``schema``; the first problem becomes one line naming
+    ``key.FIELD`` and the fields that ``what`` (e.g. "model 'cgan'") takes.
+
+    Example::
+
+        parse_params(CGANParams, {"conditioning": "x"}, "model 'cgan'")
+        # ConfigError: model.params.conditioning: Input should be 'concat' or 'projection' (model 'cgan' takes: ...)
+    """
+    try:
+        return schema(**params)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(f"{error_key(err, key)}: {error_message(err)} "
+                          f"({what} takes: {', '.join(schema.model_fields)})") from None
