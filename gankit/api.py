@@ -42,7 +42,7 @@ def load_generator(run_dir: str | Path, ema: bool = False, device: str | torch.d
 
 
 def _pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
-    G = model.G
+    G = model.nets["G"]
     if ema:
         weights = ckpt.prefixed("G_ema")
         if not weights:

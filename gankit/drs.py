@@ -234,7 +234,7 @@ def sampler_for(cfg: Any, model: Any, G: nn.Module, train_x: torch.Tensor) -> Re
     end-of-training figure, ``gankit sample --drs`` and ``gankit eval --drs`` all build it here."""
     check_drs_config(cfg)
     d = cfg.eval.drs
-    score, calibration = calibrate(model.D, G, model.prior, train_x, steps=d.calibration_steps,
+    score, calibration = calibrate(model.nets["D"], G, model.prior, train_x, steps=d.calibration_steps,
                                    batch_size=cfg.train.batch_size, lr=d.lr, seed=cfg.seed)
     return RejectionSampler(G, score, model.prior, gamma_quantile=d.gamma_quantile, burn_in=d.burn_in,
                             calibration=calibration)

@@ -38,4 +38,6 @@ class CompiledOrEager:
         return self.net(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # .training, .modules(), ... of the plain network
+        if name in ("net", "compiled", "name") or name.startswith("__"):  # not set yet (copy, pickle)
+            raise AttributeError(name)
         return getattr(self.net, name)

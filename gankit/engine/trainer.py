@@ -133,7 +133,7 @@ def train(
         opt_d = (torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
                  if model.adversarial else None)
         g_params, d_params = model.g_parameters(), model.d_parameters()
-        ema = EMA(model.G, cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
+        ema = EMA(model.nets["G"], cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
         amp = Precision(cfg.train.precision, device)
         step, images_seen = 0, 0
         if ckpt is not None:
@@ -355,10 +355,14 @@ class _StopFlag:
             return
 
         def handler(signum, frame):
+            if signum == signal.SIGTERM:  # a scheduler (and torchrun, forwarding it) may send it twice: never abort
+                if not self.is_set():
+                    print("\nSIGTERM: finishing this step and writing a checkpoint", flush=True)
+                self.set()
+                return
             if self.is_set():
                 raise KeyboardInterrupt
-            what = "SIGTERM" if signum == signal.SIGTERM else "interrupt"
-            print(f"\n{what}: finishing this step and writing a checkpoint (Ctrl-C again to abort)", flush=True)
+            print("\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)", flush=True)
             self.set()
 
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
