@@ -28,7 +28,7 @@ from PIL import Image
 import gankit
 from gankit.api import load_generator, load_run
 from gankit.cli import main
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.metrics.extractor import load_extractor
 from gankit.metrics.fid_inf import extrapolate

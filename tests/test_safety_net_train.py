@@ -23,7 +23,8 @@ from PIL import Image
 import gankit
 from gankit.api import load_generator, load_run
 from gankit.cli import main
-from gankit.config import list_presets, load_config
+from gankit.config import list_presets
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.registry import MODELS, OBJECTIVES
 from gankit.sampling import generate

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from gankit.config import load_config
+from gankit.plugins import load_config
 from gankit.data import build_dataset
 from gankit.metrics.extractor import load_extractor, sidecar_path, weights_path
 from gankit.metrics.inception_score import InceptionScore
