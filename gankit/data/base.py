@@ -57,10 +57,6 @@ class DataInfo:
         return int(np.prod(self.shape))
 
 
-# Elements per lookup when codes become floats: bounds the int64 index temporary (32 MiB) of a whole split.
-_CONVERT_CHUNK = 1 << 22
-
-
 @dataclass
 class Split:
     """One split of a dataset: ``x`` holds its N samples as stored, ``y`` is (N,) int64 or None;
@@ -71,8 +67,8 @@ class Split:
     - ``x_max=None``: ``x`` is (N, *shape) float32, as a model sees it (toy vectors, resized images);
     - ``x_max=M``: ``x`` is (N, *shape) uint8 pixel codes 0..M of 8-bit sources (MNIST, CIFAR, image
       folders, mnist5k with M=255; sklearn digits with M=16), 4x less memory than float32. They become
-      floats per batch, ``code * (2/M) - 1`` in float32 (:func:`images_to_unit_range`), bit-identical to
-      converting at load;
+      floats per batch, ``code * (2/M) - 1`` in float32 (:func:`codes_to_unit_range`), bit-identical to
+      converting at load (:func:`images_to_unit_range`);
     - ``x`` may also be an on-disk image array (:class:`gankit.data.folder.FolderImages`, an image folder
       larger than ``data.memory_budget_mb``) whose rows are read from the files on demand (:attr:`streamed`).
 
@@ -172,21 +168,15 @@ def images_to_unit_range(x: np.ndarray, max_value: float) -> torch.Tensor:
 def codes_to_unit_range(codes: torch.Tensor, max_value: float) -> torch.Tensor:
     """uint8 pixel codes 0..max_value -> float32 in [-1, 1], bit-identical to :func:`images_to_unit_range`.
 
-    A lookup in the table of :func:`images_to_unit_range` over every code, so the floats are the very
-    ones the float path computes, on any device (no arithmetic on the device that could round
-    differently). Large inputs go in chunks, bounding the int64 index temporary.
+    The same two float32 operations, ``code * float32(2 / max_value) - 1``, each correctly rounded, done in
+    place on the float copy (so the peak is the output itself). tests/data/test_base.py checks every code
+    against :func:`images_to_unit_range` for the scales the loaders use (255, 16, 1).
 
     Example::
 
         codes_to_unit_range(torch.tensor([0, 255], dtype=torch.uint8), 255)  # tensor([-1., 1.])
     """
-    table = images_to_unit_range(np.arange(int(max_value) + 1), max_value).to(codes.device)
-    out = torch.empty(codes.shape, dtype=torch.float32, device=codes.device)
-    flat_in, flat_out = codes.reshape(-1), out.view(-1)
-    for start in range(0, flat_in.numel(), _CONVERT_CHUNK):
-        stop = start + _CONVERT_CHUNK
-        flat_out[start:stop] = table[flat_in[start:stop].long()]
-    return out
+    return codes.to(torch.float32).mul_(2.0 / max_value).sub_(1.0)
 
 
 def store_images(pixels: np.ndarray, max_value: float, image_size: int | None) -> tuple[torch.Tensor, float | None]:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import gankit.data.base as base
 from gankit.data.base import Split, codes_to_unit_range, images_to_unit_range, store_images
 
 
@@ -19,12 +18,11 @@ def test_codes_convert_bit_identically_to_the_float_path(top: int) -> None:
     assert new[0] == -1.0 and new[-1] == 1.0
 
 
-def test_conversion_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conversion_of_images_equals_the_float_path() -> None:
     codes = torch.randint(0, 256, (5, 3, 7, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    whole = codes_to_unit_range(codes, 255.0)
-    monkeypatch.setattr(base, "_CONVERT_CHUNK", 100)  # 735 elements: 8 chunks, the last one short
-    assert torch.equal(codes_to_unit_range(codes, 255.0), whole)
-    assert torch.equal(whole, images_to_unit_range(codes.numpy(), 255.0))
+    floats = codes_to_unit_range(codes, 255.0)
+    assert floats.shape == codes.shape and torch.equal(floats, images_to_unit_range(codes.numpy(), 255.0))
+    assert torch.equal(codes_to_unit_range(codes[:, 1:2, 2:5], 255.0), floats[:, 1:2, 2:5])  # strided views too
 
 
 def test_split_of_codes_hands_out_floats() -> None:
