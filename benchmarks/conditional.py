@@ -90,7 +90,7 @@ def measure(family: str, steps: int, per_class: int, extra: list[str] = ()) -> d
         out |= {"class_accuracy": float((pred == asked).float().mean()),
                 "per_class_accuracy": [float((pred[asked == c] == c).float().mean()) for c in range(k)]}
     test = dataset.split("test")
-    out["classifier_test_accuracy"] = float((extractor.classify(test.x) == test.y).float().mean())
+    out["classifier_test_accuracy"] = float((extractor.classify(test.float_x()) == test.y).float().mean())
     q = evaluate_generator(G, prior, dataset, split="test", seed=0)
     out |= {"quality": q.to_dict(), "quality_line": q.lines()[0], "extractor_sha256": extractor.sha256,
             "train_split": len(dataset.train)}

@@ -80,7 +80,7 @@ def mre_throughput(run: str | None, images: int) -> tuple[float, float, str]:
         cfg = load_config()
         model = build_model(cfg, build_dataset(cfg.data).info, "cpu")
         source = "freshly initialised default G"
-    x = build_dataset(cfg.data).split("test").x[:images]
+    x = build_dataset(cfg.data).split("test").float_x(slice(0, images))
     cfg_mre = MREConfig()
     errs, seconds = timed(reconstruction_errors, model.G, model.prior, x, cfg_mre)
     return images / seconds, float(errs.mean()), f"{source}; {cfg_mre.describe()}"

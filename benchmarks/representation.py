@@ -186,7 +186,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         if "real_sharpness" not in res:
-            res["real_sharpness"] = mean_gradient_magnitude(build_dataset(load_config().data).split("test").x[:N_SHARP])
+            res["real_sharpness"] = mean_gradient_magnitude(build_dataset(load_config().data).split("test").float_x(slice(0, N_SHARP)))
         if "dcgan" in parts:
             res["dcgan"] = part_image_model("mnist5k", args.dcgan_steps, [], tmp, "dcgan")
             save()

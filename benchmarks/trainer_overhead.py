@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=16)
     args = ap.parse_args()
     cfg = gankit.load_config()  # the default main job: DCGAN on mnist5k, batch 64
-    x = build_dataset(cfg.data).train.x
+    x = build_dataset(cfg.data).train.float_x()
     ratios, t_bare, t_gankit = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):

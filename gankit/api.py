@@ -88,7 +88,7 @@ def drs_sampler(cfg: Config, model: Model, G: nn.Module, device: str | torch.dev
     from gankit.errors import ConfigError
 
     try:
-        return sampler_for(cfg, model, G, build_dataset(cfg.data).train.x.to(device))
+        return sampler_for(cfg, model, G, build_dataset(cfg.data).train.to(device))
     except ConfigError as e:
         raise GankitError(f"--drs: {str(e).removeprefix('eval.drs: ')}") from None
 

@@ -43,6 +43,12 @@ class DataConfig(Strict):
     labels: int | None = Field(None, ge=0)
     """Keep the labels of only this many training samples (stratified, seeded; the rest get y = -1),
     for semi-supervised learning. None keeps every label."""
+    memory_budget_mb: float | None = Field(4096.0, ge=0)
+    """folder: largest in-memory size (MiB) of the decoded images (uint8, or float32 if resized); a larger
+    folder is not loaded but read from disk per batch by data.workers processes, with the same batches and
+    exact resume. 0 always streams; null never does."""
+    workers: int = Field(2, ge=0)
+    """Worker processes that read a streamed folder (data.memory_budget_mb); 0 reads in the training process."""
 
     @field_validator("root")
     @classmethod

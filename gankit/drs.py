@@ -28,7 +28,7 @@ the rest of the batch, so :func:`check_drs_config` refuses it with a config erro
 
 Example::
 
-    score, cal = calibrate(model.D, G_ema, model.prior, dataset.train.x, steps=1000, seed=0)
+    score, cal = calibrate(model.D, G_ema, model.prior, dataset.train, steps=1000, seed=0)
     sampler = RejectionSampler(G_ema, score, model.prior)
     x = sampler.draw(2500, seed=0)        # (2500, *shape), accepted samples only
     sampler.stats                         # acceptance rate, M, gamma, draws
@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gankit.data.base import Split
 from gankit.errors import ConfigError, GankitError
 from gankit.regularizers.packing import Packed
 from gankit.sampling import LatentPrior, generate
@@ -95,16 +96,22 @@ class Calibration:
     bias: float
 
 
-def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor, steps: int = 1000,
+def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor | Split, steps: int = 1000,
               batch_size: int = 256, lr: float = 1e-4, seed: int = 0) -> tuple[CalibratedScore, Calibration]:
     """Train :class:`CalibratedScore` (a copy of D) with the logistic loss against the frozen ``G``.
 
-    ``real`` holds the training samples; batches are drawn with replacement by a generator seeded with
-    ``seed``, and so are G's latents, so the result is deterministic. Adam(lr, betas=(0.5, 0.999)).
+    ``real`` holds the training samples: a float tensor, or a :class:`~gankit.data.base.Split` whose rows
+    are converted per batch (:meth:`~gankit.data.base.Split.float_x`; it runs on the split's device, or
+    D's for a streamed split). Batches are drawn with replacement by a generator seeded with ``seed``,
+    and so are G's latents, so the result is deterministic. Adam(lr, betas=(0.5, 0.999)).
     """
     if steps < 0 or batch_size < 1:
         raise ConfigError(f"eval.drs: need calibration_steps >= 0 and batch_size >= 1, got {steps}, {batch_size}")
-    device = real.device
+    if isinstance(real, Split):
+        device = next(D.parameters()).device if real.streamed else real.x.device
+        rows = real.float_x
+    else:
+        device, rows = real.device, real.__getitem__
     score = CalibratedScore(D).to(device).train()
     G_mode = G.training
     G.eval()
@@ -115,7 +122,7 @@ def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor
         idx = torch.randint(len(real), (batch_size,), generator=g).to(device)
         with torch.no_grad():
             fake = G(prior.draw(batch_size, g, "cpu", None).to(device))
-        l_real, l_fake = score(real[idx]), score(fake)
+        l_real, l_fake = score(rows(idx).to(device)), score(fake)
         loss = F.softplus(-l_real).mean() + F.softplus(l_fake).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -228,9 +235,9 @@ class RejectionSampler:
         return out
 
 
-def sampler_for(cfg: Any, model: Any, G: nn.Module, train_x: torch.Tensor) -> RejectionSampler:
+def sampler_for(cfg: Any, model: Any, G: nn.Module, train_x: torch.Tensor | Split) -> RejectionSampler:
     """The DRS sampler of a trained run's ``G`` with the run's ``eval.drs`` settings: a copy of ``model.D``
-    calibrated on ``train_x`` (batch = ``train.batch_size``, seed = the run's seed). The trainer's
+    calibrated on ``train_x``, the training split or its float samples (batch = ``train.batch_size``, seed = the run's seed). The trainer's
     end-of-training figure, ``gankit sample --drs`` and ``gankit eval --drs`` all build it here."""
     check_drs_config(cfg)
     d = cfg.eval.drs

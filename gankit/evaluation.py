@@ -127,9 +127,9 @@ class _Context:
                            prior=repr(self.prior), **extra)
 
     def _subset(self, split: str, n: int, salt: int) -> torch.Tensor:
-        x = self.dataset.split(split).x
+        rows = self.dataset.split(split)
         g = torch.Generator().manual_seed(self.seed * 1000 + salt)
-        return x[torch.randperm(len(x), generator=g)[:n]]
+        return rows.float_x(torch.randperm(len(rows), generator=g)[:n])
 
     @cached_property
     def rows(self) -> torch.Tensor:
@@ -271,7 +271,8 @@ def _prdc(c: _Context, k: int = 5) -> MetricResult:
 def _memorization(c: _Context) -> MetricResult:
     from gankit.metrics.memorization import memorization, save_closest_pairs
 
-    train_x, test_x = c.dataset.split("train").x, c.dataset.split(c.split).x
+    # Nearest neighbours over the whole train split: a streamed split is read from disk in full here.
+    train_x, test_x = c.dataset.split("train").float_x(), c.dataset.split(c.split).float_x()
     rep = memorization(c.fake, train_x, test_x)
     path = save_closest_pairs(rep, c.fake, train_x, c.run_dir / "eval" / "memorization_pairs.png")
     v = {"gen_median_distance": rep.gen_median, "test_median_distance": rep.test_median, "ratio": rep.ratio,
@@ -329,8 +330,9 @@ def _cas(c: _Context, epochs: int = 5) -> MetricResult:
         fake_y, source, gt = c.extractor.classify(c.fake), f"predicted by the {c.extractor.name} classifier", None
     train = c.dataset.split("train")
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(c.seed))[: c.n]
-    cas = train_and_test(c.fake, fake_y, test.x, test.y, k, epochs, c.seed)
-    base = train_and_test(train.x[idx], train.y[idx], test.x, test.y, k, epochs, c.seed)
+    test_x = test.float_x()
+    cas = train_and_test(c.fake, fake_y, test_x, test.y, k, epochs, c.seed)
+    base = train_and_test(train.float_x(idx), train.y[idx], test_x, test.y, k, epochs, c.seed)
     v = {"cas": cas, "real_train_accuracy": base, "gan_test": gt}
     fp = c.fp("cas", n_real=len(test), extractor=c.extractor, labels=source,
               classifier=f"MLP 256 hidden, Adam 1e-3, {epochs} epochs, batch 128")

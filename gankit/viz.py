@@ -76,6 +76,6 @@ def save_samples(samples: torch.Tensor, path: Path | str, dataset=None, title: s
     """Save whatever picture suits the data: a grid for images, a plot for vectors."""
     if samples.dim() == 4:
         return save_image_grid(samples, path)
-    real = dataset.train.x[:2000] if dataset is not None else None
+    real = dataset.train.float_x(slice(0, 2000)) if dataset is not None else None
     centres = getattr(dataset, "centres", None)
     return save_vector_plot(samples, path, real=real, centres=centres, title=title)

@@ -105,14 +105,14 @@ def train(data: Dataset, recipe: Recipe, seed: int, log: bool = True) -> tuple[D
         order = torch.randperm(len(train_split), generator=g)
         total = 0.0
         for idx in order.split(recipe.batch_size):
-            x = augment(train_split.x[idx], recipe, g)
+            x = augment(train_split.float_x(idx), recipe, g)
             loss = F.cross_entropy(net(x), train_split.y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
-        val_acc = accuracy(net, val.x, val.y)
+        val_acc = accuracy(net, val.float_x(), val.y)
         if val_acc >= best[0]:
             best = (val_acc, epoch, copy.deepcopy(net.state_dict()))
         if log:
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
-    test_acc = accuracy(net, data.split("test").x, data.split("test").y)  # scored once, chosen by nothing
-    scale = calibrate_feature_scale(net, data.split("train").x)
+    test_acc = accuracy(net, data.split("test").float_x(), data.split("test").y)  # scored once, chosen by nothing
+    scale = calibrate_feature_scale(net, data.split("train").float_x())
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in net.state_dict().items()}

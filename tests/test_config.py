@@ -54,6 +54,10 @@ def test_ema_switch_accepts_a_bool_and_then_fields():
         ("objective.params={margin: 1}", "objective.params.margin: unknown parameter of objective 'nonsaturating'"),
         ("train.lr_d=-1", "train.lr_d: Input should be greater than 0"),
         ("train.device=tpu", "train.device: Input should be 'auto', 'cpu' or 'cuda'"),
+        ("data.memory_budget_mb=-1", "data.memory_budget_mb: Input should be greater than or equal to 0 (got -1)"),
+        ("data.memory_budget_mb=nan", "data.memory_budget_mb: Input should be greater than or equal to 0 (got nan)"),
+        ("data.memory_budget_mb=lots", "data.memory_budget_mb: Input should be a valid number"),
+        ("data.workers=-1", "data.workers: Input should be greater than or equal to 0 (got -1)"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

@@ -152,9 +152,9 @@ def test_eval_scores_exactly_the_chosen_generator(run, digits, extractor, ema):
     other = fake_of(run, not ema, N_TEST, seed=3)
     # FID: the whole test split vs G's (or G_ema's) 180 samples at the prior's rows of seed 3.
     # Measured agreement with scipy's sqrtm: 1.5e-11 relative.
-    want = sqrtm_fid(extractor(digits.split("test").x), extractor(fake))
+    want = sqrtm_fid(extractor(digits.split("test").float_x()), extractor(fake))
     assert fid["values"]["fid"] == pytest.approx(want, rel=1e-9)
-    assert fid["values"]["fid"] != pytest.approx(sqrtm_fid(extractor(digits.split("test").x), extractor(other)),
+    assert fid["values"]["fid"] != pytest.approx(sqrtm_fid(extractor(digits.split("test").float_x()), extractor(other)),
                                                  rel=1e-3)
     # IS: the classifier's head on the UNSCALED features (feature_scale divided out), 10 splits dealt i mod 10.
     mean, std = numpy_is(unscaled_logits(extractor, fake))
@@ -214,7 +214,7 @@ def test_default_image_metrics_and_their_values(run, digits, extractor):
         results["mre"]["values"]["test_mre"] - results["mre"]["values"]["train_mre"], rel=1e-12)
 
     fake = fake_of(run, False, N_TEST, seed=0)
-    ref_feats, fake_feats = extractor(digits.split("test").x), extractor(fake)
+    ref_feats, fake_feats = extractor(digits.split("test").float_x()), extractor(fake)
     assert results["fid"]["values"]["fid"] == pytest.approx(sqrtm_fid(ref_feats, fake_feats), rel=1e-9)
     assert results["is"]["values"]["is"] == pytest.approx(numpy_is(unscaled_logits(extractor, fake))[0], rel=1e-6)
     want = prdc(ref_feats, fake_feats, k=5)
@@ -255,9 +255,9 @@ def test_split_val_scores_against_the_val_split(run, digits, extractor):
     fp = data["results"]["fid"]["fingerprint"]
     assert (fp["split"], fp["n_generated"], fp["n_real"]) == ("val", len(digits.split("val")), len(digits.split("val")))
     fake = fake_of(run, False, N_TEST, seed=0)
-    want = sqrtm_fid(extractor(digits.split("val").x), extractor(fake))
+    want = sqrtm_fid(extractor(digits.split("val").float_x()), extractor(fake))
     assert data["results"]["fid"]["values"]["fid"] == pytest.approx(want, rel=1e-9)
-    assert want != pytest.approx(sqrtm_fid(extractor(digits.split("test").x), extractor(fake)), rel=1e-3)
+    assert want != pytest.approx(sqrtm_fid(extractor(digits.split("test").float_x()), extractor(fake)), rel=1e-3)
 
     assert main(["eval", str(run), "--metrics", "fid", "--split", "val", "--n", "50"]) == 0
     fp = json.loads((run / "eval.json").read_text())["results"]["fid"]["fingerprint"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gankit.data.base import DataInfo, Dataset, Split
 from gankit.data.batch import Batch
-from gankit.data.sampler import BatchStream, InfiniteSampler
+from gankit.data.sampler import BatchStream, InfiniteSampler, StreamingBatchStream, make_batch_stream
 
 
 def build_dataset(cfg) -> Dataset:  # cfg: gankit.config.DataConfig
@@ -19,4 +19,5 @@ def build_dataset(cfg) -> Dataset:  # cfg: gankit.config.DataConfig
     return dataset if cfg.labels is None else keep_labels(dataset, cfg.labels)
 
 
-__all__ = ["Batch", "BatchStream", "DataInfo", "Dataset", "Split", "InfiniteSampler", "build_dataset"]
+__all__ = ["Batch", "BatchStream", "DataInfo", "Dataset", "Split", "InfiniteSampler", "StreamingBatchStream",
+           "build_dataset", "make_batch_stream"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from gankit.data.batch import Batch
+from gankit.data.resize import center_crop_square, resize_images, resize_keeps_codes
 from gankit.errors import ConfigError
 
 SPLITS = ("train", "val", "test")
@@ -57,16 +59,40 @@ class DataInfo:
 
 @dataclass
 class Split:
-    """One split of a dataset held in memory: ``x`` is (N, *shape) float32, ``y`` is (N,) int64 or None;
+    """One split of a dataset: ``x`` holds its N samples as stored, ``y`` is (N,) int64 or None;
     ``extra`` holds the dataset's further fields (see :attr:`DataInfo.extra_fields`), N rows each.
 
-    :meth:`batch` hands out rows as a :class:`~gankit.data.batch.Batch`, the only form a model sees."""
+    How ``x`` is stored (what a model sees is always float32, images in [-1, 1]):
 
-    x: torch.Tensor
+    - ``x_max=None``: ``x`` is (N, *shape) float32, as a model sees it (toy vectors, resized images);
+    - ``x_max=M``: ``x`` is (N, *shape) uint8 pixel codes 0..M of 8-bit sources (MNIST, CIFAR, image
+      folders, mnist5k with M=255; sklearn digits with M=16), 4x less memory than float32. They become
+      floats per batch, ``code * (2/M) - 1`` in float32 (:func:`codes_to_unit_range`), bit-identical to
+      converting at load (:func:`images_to_unit_range`);
+    - ``x`` may also be an on-disk image array (:class:`gankit.data.folder.FolderImages`, an image folder
+      larger than ``data.memory_budget_mb``) whose rows are read from the files on demand (:attr:`streamed`).
+
+    So read samples as floats through :meth:`float_x` (or :meth:`batch`), never by using ``x`` as
+    floats: ``split.float_x(idx)`` are rows ``idx``, ``split.float_x()`` the whole split (a full float32
+    copy for coded or streamed splits; take the rows you need first).
+
+    Example::
+
+        split = Split(torch.tensor([[0, 255]], dtype=torch.uint8), x_max=255)
+        split.float_x()                      # tensor([[-1., 1.]])
+        split.batch(torch.tensor([0])).x     # the same, as a Batch
+    """
+
+    x: Any
     y: torch.Tensor | None = None
     extra: dict[str, torch.Tensor] = field(default_factory=dict)
+    x_max: float | None = None
 
     def __post_init__(self) -> None:
+        if self.x_max is not None and self.x.dtype != torch.uint8:
+            raise ValueError(f"x_max={self.x_max} marks uint8 pixel codes, but x is {self.x.dtype}")
+        if self.x_max is None and self.x.dtype == torch.uint8:
+            raise ValueError("uint8 x needs x_max, the code that means white (255 for 8-bit images)")
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(f"split has {len(self.x)} samples but {len(self.y)} labels")
         for name, value in self.extra.items():
@@ -78,14 +104,40 @@ class Split:
     def __len__(self) -> int:
         return len(self.x)
 
+    @property
+    def streamed(self) -> bool:
+        """True when the samples stay on disk and are read per row (never moved to a device)."""
+        return not isinstance(self.x, torch.Tensor)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the samples take in memory (0 for a streamed split)."""
+        return 0 if self.streamed else self.x.numel() * self.x.element_size()
+
     def to(self, device: torch.device | str) -> "Split":
-        """The same split with every field on ``device``."""
-        return Split(self.x.to(device), self.y.to(device) if self.y is not None else None,
-                     {k: v.to(device) for k, v in self.extra.items()})
+        """The same split with every field on ``device`` (a streamed split's ``x`` stays on disk)."""
+        x = self.x if self.streamed else self.x.to(device)
+        return Split(x, self.y.to(device) if self.y is not None else None,
+                     {k: v.to(device) for k, v in self.extra.items()}, self.x_max)
+
+    def float_x(self, index: torch.Tensor | slice | int | None = None) -> torch.Tensor:
+        """Samples ``index`` (all when None) as float32, images in [-1, 1]: what a model sees.
+
+        On the index's device (this split's device for an in-memory split; a streamed split reads
+        the files and moves the rows there)."""
+        if index is None:
+            if self.x_max is None and not self.streamed:
+                return self.x  # float storage is handed out as is (no copy), as ``x`` always was
+            index = slice(None)
+        if self.streamed:
+            rows = self.x[index.cpu() if isinstance(index, torch.Tensor) else index]
+            return rows.to(index.device) if isinstance(index, torch.Tensor) else rows
+        rows = self.x[index]
+        return rows if self.x_max is None else codes_to_unit_range(rows, self.x_max)
 
     def batch(self, index: torch.Tensor) -> Batch:
         """Rows ``index`` (on this split's device) as a :class:`Batch` of named fields."""
-        return Batch({"x": self.x[index], "y": self.y[index] if self.y is not None else None,
+        return Batch({"x": self.float_x(index), "y": self.y[index] if self.y is not None else None,
                       **{k: v[index] for k, v in self.extra.items()}})
 
 
@@ -109,8 +161,35 @@ class Dataset:
 
 
 def images_to_unit_range(x: np.ndarray, max_value: float) -> torch.Tensor:
-    """Map pixel values in [0, max_value] to float32 in [-1, 1]."""
+    """Map pixel values in [0, max_value] to float32 in [-1, 1]: ``x * (2 / max_value) - 1`` in float32."""
     return torch.from_numpy(np.asarray(x, dtype=np.float32) * (2.0 / max_value) - 1.0)
+
+
+def codes_to_unit_range(codes: torch.Tensor, max_value: float) -> torch.Tensor:
+    """uint8 pixel codes 0..max_value -> float32 in [-1, 1], bit-identical to :func:`images_to_unit_range`.
+
+    The same two float32 operations, ``code * float32(2 / max_value) - 1``, each correctly rounded, done in
+    place on the float copy (so the peak is the output itself). tests/data/test_base.py checks every code
+    against :func:`images_to_unit_range` for the scales the loaders use (255, 16, 1).
+
+    Example::
+
+        codes_to_unit_range(torch.tensor([0, 255], dtype=torch.uint8), 255)  # tensor([-1., 1.])
+    """
+    return codes.to(torch.float32).mul_(2.0 / max_value).sub_(1.0)
+
+
+def store_images(pixels: np.ndarray, max_value: float, image_size: int | None) -> tuple[torch.Tensor, float | None]:
+    """How a loader stores 8-bit images (N, C, H, W) of values 0..max_value: ``(x, x_max)`` for a :class:`Split`.
+
+    Kept as uint8 codes (``x_max = max_value``) when no resize changes them; a resize to another size
+    gives area / bilinear averages that are not on the code grid, so those stay float32
+    (``x_max = None``), exactly as before.
+    """
+    if resize_keeps_codes(tuple(pixels.shape[-2:]), image_size):
+        codes = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.uint8))
+        return (codes if image_size is None else center_crop_square(codes).contiguous()), max_value
+    return resize_images(images_to_unit_range(pixels, max_value), image_size), None
 
 
 def stratified_split(
@@ -158,11 +237,12 @@ def stratified_split(
 
 
 def splits_from_indices(
-    x: torch.Tensor, y: torch.Tensor | None, parts: dict[str, np.ndarray]
+    x: torch.Tensor, y: torch.Tensor | None, parts: dict[str, np.ndarray], x_max: float | None = None
 ) -> dict[str, Split]:
     """The :class:`Split` of each named part: the rows of ``x`` (and ``y``, if any) at that part's indices.
 
     ``parts`` is what :func:`stratified_split` returns; every file loader builds its splits with it.
+    ``x_max`` says how ``x`` is stored (see :class:`Split`).
 
     Example::
 
@@ -172,7 +252,7 @@ def splits_from_indices(
     splits = {}
     for name, idx in parts.items():
         index = torch.from_numpy(idx.astype(np.int64))
-        splits[name] = Split(x[index], None if y is None else y[index])
+        splits[name] = Split(x[index], None if y is None else y[index], x_max=x_max)
     return splits
 
 
@@ -212,5 +292,5 @@ def keep_labels(dataset: Dataset, n: int, seed: int = LABELS_SEED) -> Dataset:
     idx = torch.from_numpy(np.concatenate(kept))
     new_y[idx] = train.y[idx]
     out = copy.copy(dataset)  # a shallow copy: the images are shared, only the train split's labels change
-    out.splits = {**dataset.splits, "train": Split(train.x, new_y, train.extra)}
+    out.splits = {**dataset.splits, "train": dataclasses.replace(train, y=new_y)}
     return out

@@ -3,8 +3,9 @@
 ``root`` is the extracted ``cifar-10-batches-py`` folder (or its parent) with ``data_batch_1..5``
 and ``test_batch``. Split: test = ``test_batch``; val = a stratified 5,000 of the training batches
 (a tenth if there are fewer than 50,000); train = the rest (45,000), fixed by a constant seed (never
-the run's seed). Pixels are float32 in [-1, 1]; ``image_size`` resizes with
-:func:`gankit.data.resize.resize_images`.
+the run's seed). Pixels are stored as uint8 codes and reach a model as float32 in [-1, 1]
+(:class:`gankit.data.base.Split`); ``image_size`` resizes with :func:`gankit.data.resize.resize_images`
+(a resized set is stored as float32).
 
 Nothing here downloads. Every problem with a file is a :class:`~gankit.errors.DataError` whose
 one-line message names the file.
@@ -26,9 +27,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from gankit.data.base import DataInfo, Dataset, Split, images_to_unit_range, splits_from_indices, stratified_split
+from gankit.data.base import DataInfo, Dataset, Split, splits_from_indices, store_images, stratified_split
 from gankit.data.digits import SPLIT_SEED
-from gankit.data.resize import resize_images
 from gankit.errors import DataError
 
 def _numpy_attr(module: str, name: str) -> Any:
@@ -171,13 +171,14 @@ def load_cifar10(root: str | os.PathLike, image_size: int | None = None) -> Data
     train_labels = np.concatenate([b[1] for b in batches])
     test_images, test_labels = _read_cifar_batch(test_path)
 
-    x_train = resize_images(images_to_unit_range(train_images, 255.0), image_size)
-    x_test = resize_images(images_to_unit_range(test_images, 255.0), image_size)
+    del batches  # the concatenated copy is all that is needed: keeps the peak at one copy of the pixels
+    x_train, x_max = store_images(train_images, 255.0, image_size)
+    x_test, _ = store_images(test_images, 255.0, image_size)
     n = len(train_labels)
     n_val = min(5000, round(n / 10))
     parts = stratified_split(train_labels, {"train": n - n_val, "val": n_val}, SPLIT_SEED)
-    splits = splits_from_indices(x_train, torch.from_numpy(train_labels), parts)
-    splits["test"] = Split(x_test, torch.from_numpy(test_labels))
+    splits = splits_from_indices(x_train, torch.from_numpy(train_labels), parts, x_max)
+    splits["test"] = Split(x_test, torch.from_numpy(test_labels), x_max=x_max)
     info = DataInfo(name="cifar10", kind="image", shape=tuple(x_train.shape[1:]), num_classes=10)
     return Dataset(info, splits)
 

@@ -4,8 +4,9 @@
 and ``t10k-labels-idx1-ubyte``, each plain or gzipped (``.gz``). Works for any dataset in the MNIST
 file layout (Fashion-MNIST, KMNIST). Split: test = the t10k files; val = a stratified 1/12 of the
 training file (5,000 of MNIST's 60,000); train = the rest (55,000), fixed by a constant seed (never
-the run's seed). Pixels are float32 in [-1, 1], images (N, 1, H, W); ``image_size`` resizes them with
-:func:`gankit.data.resize.resize_images`.
+the run's seed). Images (N, 1, H, W) are stored as uint8 codes and reach a model as float32 in [-1, 1]
+(:class:`gankit.data.base.Split`); ``image_size`` resizes them with :func:`gankit.data.resize.resize_images`
+(a resized set is stored as float32).
 
 Nothing here downloads. Every problem with a file is a :class:`~gankit.errors.DataError` whose
 one-line message names the file.
@@ -28,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.data.base import DataInfo, Dataset, Split, images_to_unit_range, splits_from_indices, stratified_split
+from gankit.data.base import DataInfo, Dataset, Split, splits_from_indices, store_images, stratified_split
 from gankit.data.digits import SPLIT_SEED
-from gankit.data.resize import resize_images
 from gankit.errors import DataError
 
 # IDX type codes -> big-endian numpy dtypes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
@@ -180,14 +180,14 @@ def load_mnist_idx(root: str | os.PathLike, image_size: int | None = None) -> Da
             "set data.image_size=N to crop and resize them to N x N"
         )
 
-    x_train = resize_images(images_to_unit_range(train_images[:, None], 255.0), image_size)
-    x_test = resize_images(images_to_unit_range(test_images[:, None], 255.0), image_size)
+    x_train, x_max = store_images(train_images[:, None], 255.0, image_size)
+    x_test, _ = store_images(test_images[:, None], 255.0, image_size)
     n = len(train_labels)
     n_val = round(n / 12)
     parts = stratified_split(train_labels, {"train": n - n_val, "val": n_val}, SPLIT_SEED)
     y_train = torch.from_numpy(train_labels)
-    splits = splits_from_indices(x_train, y_train, parts)
-    splits["test"] = Split(x_test, torch.from_numpy(test_labels))
+    splits = splits_from_indices(x_train, y_train, parts, x_max)
+    splits["test"] = Split(x_test, torch.from_numpy(test_labels), x_max=x_max)
     num_classes = int(max(train_labels.max(initial=-1), test_labels.max(initial=-1))) + 1
     info = DataInfo(name="mnist-idx", kind="image", shape=tuple(x_train.shape[1:]), num_classes=num_classes)
     return Dataset(info, splits)

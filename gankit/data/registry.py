@@ -55,5 +55,6 @@ DATASETS.register("cifar10", "CIFAR-10 python batches in data.root, split 45,000
     lambda cfg: load_cifar10(_root(cfg, "the cifar-10-batches-py folder"), cfg.image_size)
 )
 DATASETS.register("folder", "images in data.root/CLASS_NAME/ (or one unlabelled folder), split 80/10/10")(
-    lambda cfg: load_image_folder(_root(cfg, "a folder of class folders of images"), cfg.image_size)
+    lambda cfg: load_image_folder(_root(cfg, "a folder of class folders of images"), cfg.image_size,
+                                  cfg.memory_budget_mb)
 )

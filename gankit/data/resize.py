@@ -32,6 +32,18 @@ def center_crop_square(x: torch.Tensor) -> torch.Tensor:
     return x[..., top : top + side, left : left + side]
 
 
+def resize_keeps_codes(hw: tuple[int, int], size: int | None) -> bool:
+    """True when :func:`resize_images` to ``size`` only crops images of height, width ``hw``: its output
+    is then the input's own pixels, so 8-bit codes can stay codes (see :func:`gankit.data.base.store_images`).
+
+    Example::
+
+        resize_keeps_codes((32, 32), None), resize_keeps_codes((32, 40), 32), resize_keeps_codes((32, 32), 64)
+        # (True, True, False)
+    """
+    return size is None or min(hw) == size
+
+
 def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
     """Resize float images ``x`` (N, C, H, W) to (N, C, size, size); ``size=None`` returns ``x`` unchanged.
 
@@ -64,4 +76,4 @@ def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
     return torch.cat(out).reshape(n, c, size, size) if out else x.new_zeros((0, c, size, size))
 
 
-__all__ = ["center_crop_square", "resize_images"]
+__all__ = ["center_crop_square", "resize_images", "resize_keeps_codes"]

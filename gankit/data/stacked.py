@@ -22,7 +22,7 @@ Example::
 
     ds = load_stacked_mnist(n_train=25_600)
     ds.info.shape, ds.info.num_classes        # (3, 28, 28), 1000
-    x, y = ds.train.x[0], ds.train.y[0]       # y == 100 * d1 + 10 * d2 + d3
+    x, y = ds.train.float_x(0), ds.train.y[0]  # y == 100 * d1 + 10 * d2 + d3
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def stack(digits: Split, indices: torch.Tensor) -> Split:
         raise ValueError("stacking needs labelled digits")
     x = digits.x[indices.reshape(-1)]  # (N * 3, 1, H, W), channel-major within each sample
     x = x.reshape(len(indices), N_CHANNELS, *digits.x.shape[2:])
-    return Split(x, triple_labels(digits.y[indices]))
+    return Split(x, triple_labels(digits.y[indices]), x_max=digits.x_max)  # stored as the digits are (uint8)
 
 
 def make_stacked(mnist: Dataset, n_train: int, n_eval: int = DEFAULT_N_EVAL,

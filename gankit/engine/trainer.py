@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from gankit.config import Config, parse_override
-from gankit.data import BatchStream, Dataset, build_dataset
+from gankit.data import BatchStream, Dataset, build_dataset, make_batch_stream
 from gankit.drs import DRSRejectedError, check_drs_config, sampler_for
 from gankit.engine import distributed
 from gankit.engine.checkpoint import (
@@ -110,8 +110,8 @@ def train(
     device = distributed.device_for(dist, cfg.train.device)
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = build_dataset(cfg.data)
-    stream = BatchStream(dataset.train, cfg.train.batch_size, cfg.seed, device, dist.rank, dist.world,
-                         name=cfg.data.name)  # this process's share of every global batch
+    stream = make_batch_stream(dataset.train, cfg.train.batch_size, cfg.seed, device, dist.rank, dist.world,
+                               name=cfg.data.name, workers=cfg.data.workers)  # this process's share of every global batch
     model = build_model(cfg, dataset.info, device)
     model.shard = (dist.rank, dist.world)
     if cfg.train.compile:
@@ -224,7 +224,7 @@ def train(
             for line in quality.lines():
                 print(line, flush=True)
             if cfg.eval.drs.enabled:
-                quality_drs = _quality_drs(cfg, dataset, G_final, model, stream.split.x, device, "G_ema" if ema else "G")
+                quality_drs = _quality_drs(cfg, dataset, G_final, model, stream.split, device, "G_ema" if ema else "G")
                 run.write_json("quality_drs.json", quality_drs.to_dict())
                 for line in quality_drs.lines():
                     print(f"with DRS: {line}", flush=True)
@@ -451,7 +451,7 @@ def _quality(cfg: Config, dataset: Dataset, G: nn.Module, prior, device, which: 
     return report
 
 
-def _quality_drs(cfg: Config, dataset: Dataset, G: nn.Module, model: Model, train_x: torch.Tensor, device, which: str):
+def _quality_drs(cfg: Config, dataset: Dataset, G: nn.Module, model: Model, train_x, device, which: str):
     """The quality figure of the samples that discriminator rejection sampling keeps (gankit.drs); kind
     "none", with the reason and what DRS drew, when D rejects nearly all of G's samples (a collapsed or
     diverged G): the run keeps its plain figure instead of ending in an error."""

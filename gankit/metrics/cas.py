@@ -17,7 +17,7 @@ so CAS values compare across generators, not with papers' ResNet CAS.
 
 Example::
 
-    acc = train_and_test(fake, fake_labels, test.x, test.y, num_classes=10, epochs=5, seed=0)
+    acc = train_and_test(fake, fake_labels, test.float_x(), test.y, num_classes=10, epochs=5, seed=0)
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ near-copies, far closer. Reported:
 
 Example::
 
-    report = memorization(fake, train.x, test.x)
+    report = memorization(fake, train.float_x(), test.float_x())
     report.near_copy_share, report.test_near_copy_share
 """
 

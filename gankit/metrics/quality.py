@@ -37,7 +37,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from gankit.data.base import Dataset
+from gankit.data.base import Dataset, Split
 from gankit.errors import ConfigError, GankitError
 from gankit.metrics.extractor import EXTRACTORS, FeatureExtractor, extractor_for
 from gankit.metrics.fid import FID, KID
@@ -125,9 +125,9 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
-def _subset(x: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
-    """The first n rows of a seeded permutation of x."""
-    return x[torch.randperm(len(x), generator=g)[:n]]
+def _subset(split: Split, n: int, g: torch.Generator) -> torch.Tensor:
+    """The first n rows of a seeded permutation of ``split``, as float32 (only those rows are converted or read)."""
+    return split.float_x(torch.randperm(len(split), generator=g)[:n])
 
 
 def _generate(G: nn.Module | Any, prior: LatentPrior, n: int, seed: int, device: torch.device | str,
@@ -242,8 +242,8 @@ def _fid_kid_report(
 
     g = torch.Generator().manual_seed(seed)
     # Features of the real images are computed once and shared by both metrics and both comparisons.
-    ref_feats = extractor(_subset(reference.x, n, g))
-    train_feats = extractor(_subset(train.x, n, g))
+    ref_feats = extractor(_subset(reference, n, g))
+    train_feats = extractor(_subset(train, n, g))
     fake = _generate(G, prior, n, seed, device, info.shape)
     non_finite = int((~torch.isfinite(fake.flatten(1))).any(dim=1).sum())
 
@@ -306,7 +306,7 @@ def _mode_report(
     fake = _generate(G, prior, n, seed, device, info.shape)
     # The split's rows are samples of the true mixture (drawn once, the same in every run), so they
     # score the physical limit at the same n.
-    true = _subset(reference.x, n, torch.Generator().manual_seed(seed))
+    true = _subset(reference, n, torch.Generator().manual_seed(seed))
     gen_report, true_report = mode_metrics(fake, centres, std, N_STD), mode_metrics(true, centres, std, N_STD)
     values: dict[str, Any] = _mode_values(gen_report)
     values.update({f"true_{k}": v for k, v in _mode_values(true_report).items() if k != "n_modes"})

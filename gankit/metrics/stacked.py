@@ -126,7 +126,7 @@ def real_stacked_modes(dataset: StackedDataset, split: str, n: int, seed: int,
     stacked images (tested), at a fraction of the cost.
     """
     digits = dataset.digits[split]
-    predicted = extractor.classify(digits.x)  # (N_digits,)
+    predicted = extractor.classify(digits.float_x())  # (N_digits,)
     indices = draw_triples(len(digits), n, torch.Generator().manual_seed(seed))
     metric = StackedModes(extractor)
     metric.update_labels(triple_labels(predicted[indices]))

@@ -152,13 +152,14 @@ def measure_representation(G: torch.nn.Module, E: torch.nn.Module, dataset: Data
     if train.y is None or test.y is None:
         raise ValueError(f"{dataset.info.name} has no labels; the linear probe needs them")
     device = next(G.parameters()).device
-    z_test = encode(E, test.x)
+    train_x, test_x = train.float_x(), test.float_x()
+    z_test = encode(E, test_x)
     recon = generate(G, z_test.to(device))
-    mse = float(((recon - test.x) ** 2).mean())
-    mean_mse = float(((train.x.mean(0, keepdim=True) - test.x) ** 2).mean())
-    f_train, f_test = encode(E, train.x).numpy(), z_test.numpy()
+    mse = float(((recon - test_x) ** 2).mean())
+    mean_mse = float(((train_x.mean(0, keepdim=True) - test_x) ** 2).mean())
+    f_train, f_test = encode(E, train_x).numpy(), z_test.numpy()
     acc_f = linear_probe(f_train, train.y.numpy(), f_test, test.y.numpy(), seed)
-    acc_p = linear_probe(train.x.flatten(1).numpy(), train.y.numpy(), test.x.flatten(1).numpy(), test.y.numpy(), seed)
+    acc_p = linear_probe(train_x.flatten(1).numpy(), train.y.numpy(), test_x.flatten(1).numpy(), test.y.numpy(), seed)
     fingerprint = {"dataset": dataset.info.name, "n_train": len(train), "n_test": len(test), "z_dim": z_test.shape[1],
                    "classifier": "StandardScaler + LogisticRegression(C=1, lbfgs)"}
     return RepresentationReport(mse, mean_mse, acc_f, acc_p, fingerprint)

@@ -77,7 +77,7 @@ def labelled(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
     if split.y is None:
         raise ConfigError("data.name: the dataset has no labels")
     keep = split.y >= 0
-    return split.x[keep], split.y[keep]
+    return split.float_x(keep.nonzero().squeeze(1)), split.y[keep]
 
 
 @torch.no_grad()
@@ -87,7 +87,8 @@ def classification_error(net: nn.Module, split: Split, batch_size: int = 500) ->
     net.eval()
     try:
         device = next(net.parameters()).device
-        pred = torch.cat([net(x.to(device)).argmax(1).cpu() for x in split.x.split(batch_size)])
+        pred = torch.cat([net(split.float_x(idx).to(device)).argmax(1).cpu()
+                          for idx in torch.arange(len(split)).split(batch_size)])
     finally:
         net.train(was_training)
     return float((pred != split.y).float().mean())
@@ -116,7 +117,7 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = dataset or build_dataset(cfg.data)
     x, y = labelled(dataset.train)
-    net = build_classifier(cfg.net, dataset.info, noise_std, dropout, init_x=dataset.train.x[:INIT_BATCH])
+    net = build_classifier(cfg.net, dataset.info, noise_std, dropout, init_x=dataset.train.float_x(slice(0, INIT_BATCH)))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
     t0 = time.perf_counter()
     for step in range(steps):

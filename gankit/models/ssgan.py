@@ -132,7 +132,7 @@ def build_ssgan(cfg, info, device) -> SemiSupervisedGAN:
     p = parse_params(SSGANParams, cfg.model.params, "model 'ssgan'")
     G, _ = build_nets(cfg.net, info)
     train_split = build_dataset(cfg.data).train
-    D = build_classifier(cfg.net, info, p.noise_std, p.dropout, init_x=train_split.x[:INIT_BATCH])
+    D = build_classifier(cfg.net, info, p.noise_std, p.dropout, init_x=train_split.float_x(slice(0, INIT_BATCH)))
     x_lab, y_lab = labelled(train_split)
     if len(x_lab) == 0:
         raise ConfigError("data.labels: ssgan needs at least one labelled training sample")

@@ -30,17 +30,17 @@ def test_cifar10_planes_labels_and_splits(tmp_path: Path, protocol: int) -> None
     n = 2 * N_CIFAR_PER_BATCH
     assert [len(ds.split(s)) for s in ("train", "val", "test")] == [90, 10, 20]  # val = round(100 / 10)
 
-    ids = {s: identity(ds.split(s).x, channel=0) for s in ("train", "val")}
+    ids = {s: identity(ds.split(s).float_x(), channel=0) for s in ("train", "val")}
     assert_partition(ids, n)
     for s in ("train", "val"):
         split = ds.split(s)
         np.testing.assert_array_equal(split.y.numpy(), ids[s] % N_CIFAR_PER_BATCH % 10)
         # The planes land in the right channels: green = 100 + i % 10, blue = 250 everywhere.
-        np.testing.assert_array_equal(identity(split.x, 1), 100 + ids[s] % N_CIFAR_PER_BATCH % 10)
-        assert np.all(pixels(split.x[:, 2]) == 250)
-        assert torch.all(split.x[:, 0, 2, 5] == 1.0) and torch.all(split.x[:, 0, 5, 2] != 1.0)  # row 2, col 5
+        np.testing.assert_array_equal(identity(split.float_x(), 1), 100 + ids[s] % N_CIFAR_PER_BATCH % 10)
+        assert np.all(pixels(split.float_x()[:, 2]) == 250)
+        assert torch.all(split.float_x()[:, 0, 2, 5] == 1.0) and torch.all(split.float_x()[:, 0, 5, 2] != 1.0)  # row 2, col 5
     assert sorted(ds.split("val").y.tolist()) == list(range(10))  # stratified: one of each class
-    np.testing.assert_array_equal(identity(ds.split("test").x), np.arange(N_CIFAR_TEST))
+    np.testing.assert_array_equal(identity(ds.split("test").float_x()), np.arange(N_CIFAR_TEST))
 
 
 def python2_cifar_pickle(data: np.ndarray, labels: list[int]) -> bytes:
@@ -72,19 +72,19 @@ def test_cifar10_reads_python2_pickles(tmp_path: Path) -> None:
         (folder / name).write_bytes(python2_cifar_pickle(batch[b"data"], batch[b"labels"]))
     ds = load_cifar10(folder)
     assert [len(ds.split(s)) for s in ("train", "val", "test")] == [18, 2, 10]
-    np.testing.assert_array_equal(identity(ds.split("test").x), 100 + np.arange(10))
-    np.testing.assert_array_equal(identity(ds.split("test").x, 1), 100 + np.arange(10) % 10)
-    assert sorted(np.concatenate([identity(ds.split(s).x) for s in ("train", "val")]).tolist()) == list(range(20))
+    np.testing.assert_array_equal(identity(ds.split("test").float_x()), 100 + np.arange(10))
+    np.testing.assert_array_equal(identity(ds.split("test").float_x(), 1), 100 + np.arange(10) % 10)
+    assert sorted(np.concatenate([identity(ds.split(s).float_x()) for s in ("train", "val")]).tolist()) == list(range(20))
 
 
 def test_cifar10_parent_folder_determinism_and_resize(tmp_path: Path) -> None:
     write_cifar(tmp_path / "cifar-10-batches-py")
     a, b = load_cifar10(tmp_path / "cifar-10-batches-py"), load_cifar10(tmp_path)
     for s in ("train", "val", "test"):
-        assert torch.equal(a.split(s).x, b.split(s).x) and torch.equal(a.split(s).y, b.split(s).y)
+        assert torch.equal(a.split(s).float_x(), b.split(s).float_x()) and torch.equal(a.split(s).y, b.split(s).y)
     small = load_cifar10(tmp_path, image_size=16)
-    assert small.info.shape == (3, 16, 16) and small.split("test").x.shape == (20, 3, 16, 16)
-    torch.testing.assert_close(small.train.x, a.train.x.reshape(-1, 3, 16, 2, 16, 2).mean(dim=(3, 5)))
+    assert small.info.shape == (3, 16, 16) and small.split("test").float_x().shape == (20, 3, 16, 16)
+    torch.testing.assert_close(small.train.float_x(), a.train.float_x().reshape(-1, 3, 16, 2, 16, 2).mean(dim=(3, 5)))
 
 
 def test_cifar10_uses_the_batches_present(tmp_path: Path) -> None:
@@ -145,3 +145,15 @@ def test_cifar10_truncated_or_wrong_batch_is_named(tmp_path: Path) -> None:
         pickle.dump({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}, f)
     with pytest.raises(DataError, match=r"data_batch_2: holds 3 images but 2 labels"):
         load_cifar10(folder)
+
+
+def test_cifar10_stores_codes_that_convert_to_the_old_floats(tmp_path: Path) -> None:
+    from gankit.data.base import images_to_unit_range
+
+    ds = load_cifar10(write_cifar(tmp_path / "c"))
+    raw = np.concatenate([cifar_batch(N_CIFAR_PER_BATCH, b * N_CIFAR_PER_BATCH)[b"data"] for b in range(2)])
+    old = images_to_unit_range(raw.reshape(-1, 3, 32, 32), 255.0)  # the float path: every pixel at load
+    for s in ("train", "val"):
+        split = ds.split(s)
+        assert split.x.dtype == torch.uint8 and split.nbytes == len(split) * 3 * 32 * 32
+        assert torch.equal(split.float_x(), old[identity(split.float_x())])  # red (0, 0) is the image's index

@@ -121,20 +121,20 @@ def test_mnist_idx_pixels_labels_and_splits(mnist_dir: Path) -> None:
     assert ds.info.kind == "image" and ds.info.name == "mnist-idx"
     assert [len(ds.split(s)) for s in ("train", "val", "test")] == [110, 10, 20]
 
-    ids = {s: identity(ds.split(s).x) for s in ("train", "val")}
+    ids = {s: identity(ds.split(s).float_x()) for s in ("train", "val")}
     assert_partition(ids, N_MNIST_TRAIN)
     for s in ("train", "val"):
         split = ds.split(s)
-        assert split.x.dtype == torch.float32 and split.y.dtype == torch.int64
+        assert split.float_x().dtype == torch.float32 and split.y.dtype == torch.int64
         np.testing.assert_array_equal(split.y.numpy(), ids[s] % 10)  # each image kept its own label
     # Stratified: 12 of each digit, so the 10 val images are one of each.
     assert sorted(ds.split("val").y.tolist()) == list(range(10))
 
     test = ds.split("test")
-    np.testing.assert_array_equal(identity(test.x), 200 + np.arange(N_MNIST_TEST))  # t10k, in file order
+    np.testing.assert_array_equal(identity(test.float_x()), 200 + np.arange(N_MNIST_TEST))  # t10k, in file order
     np.testing.assert_array_equal(test.y.numpy(), np.arange(N_MNIST_TEST) % 10)
 
-    x = ds.train.x
+    x = ds.train.float_x()
     assert torch.all(x[:, 0, 0, 1] == -1.0) and torch.all(x[:, 0, 0, 2] == 1.0)  # 0 -> -1, 255 -> 1
     assert np.all(pixels(x[:, 0, 3, 5]) == 3 * 9 + 5)  # row 3, column 5: not transposed
     assert np.all(pixels(x[:, 0, 27, 1]) == (27 * 9 + 1) % 256)
@@ -145,24 +145,24 @@ def test_mnist_idx_pixels_labels_and_splits(mnist_dir: Path) -> None:
 def test_mnist_idx_is_deterministic_and_accepts_plain_or_gz(mnist_dir: Path, tmp_path: Path) -> None:
     a, b = load_mnist_idx(mnist_dir), load_mnist_idx(write_mnist(tmp_path / "m", gz=(False, True, True, False)))
     for s in ("train", "val", "test"):
-        assert torch.equal(a.split(s).x, b.split(s).x) and torch.equal(a.split(s).y, b.split(s).y)
+        assert torch.equal(a.split(s).float_x(), b.split(s).float_x()) and torch.equal(a.split(s).y, b.split(s).y)
 
 
 def test_mnist_idx_finds_torchvision_layout(mnist_dir: Path, tmp_path: Path) -> None:
     write_mnist(tmp_path / "MNIST" / "raw")
-    assert torch.equal(load_mnist_idx(tmp_path).split("val").x, load_mnist_idx(mnist_dir).split("val").x)
+    assert torch.equal(load_mnist_idx(tmp_path).split("val").float_x(), load_mnist_idx(mnist_dir).split("val").float_x())
 
 
 @pytest.mark.parametrize("size, mode_check", [(32, "bilinear"), (14, "area")])
 def test_mnist_idx_image_size(mnist_dir: Path, size: int, mode_check: str) -> None:
     ds = load_mnist_idx(mnist_dir, image_size=size)
     assert ds.info.shape == (1, size, size)
-    assert ds.train.x.shape[1:] == (1, size, size) and ds.split("test").x.shape == (20, 1, size, size)
-    assert ds.train.x.min() >= -1.0 and ds.train.x.max() <= 1.0
+    assert ds.train.float_x().shape[1:] == (1, size, size) and ds.split("test").float_x().shape == (20, 1, size, size)
+    assert ds.train.float_x().min() >= -1.0 and ds.train.float_x().max() <= 1.0
     if mode_check == "area":  # 28 -> 14: each output pixel is the mean of a 2x2 block
-        full = load_mnist_idx(mnist_dir).train.x
+        full = load_mnist_idx(mnist_dir).train.float_x()
         expected = full.reshape(-1, 1, 14, 2, 14, 2).mean(dim=(3, 5))
-        torch.testing.assert_close(ds.train.x, expected, rtol=0, atol=1e-6)
+        torch.testing.assert_close(ds.train.float_x(), expected, rtol=0, atol=1e-6)
 
 
 def test_mnist_idx_missing_file_names_it_and_the_folder(tmp_path: Path) -> None:
@@ -186,3 +186,22 @@ def test_mnist_idx_truncated_file_is_named(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: truncated: header says 15,680 bytes of data"):
         load_mnist_idx(folder)
+
+
+@pytest.mark.parametrize("size", [None, 28, 14])
+def test_mnist_idx_stores_codes_that_convert_to_the_old_floats(mnist_dir: Path, size: int | None) -> None:
+    from gankit.data.base import images_to_unit_range, stratified_split
+    from gankit.data.digits import SPLIT_SEED
+    from gankit.data.resize import resize_images
+
+    ds = load_mnist_idx(mnist_dir, image_size=size)
+    raw = {"train": read_idx(mnist_dir / "train-images-idx3-ubyte.gz"), "test": read_idx(mnist_dir / "t10k-images-idx3-ubyte")}
+    labels = read_idx(mnist_dir / "train-labels-idx1-ubyte")
+    # The float path every figure so far was measured on: convert all pixels at load, then resize.
+    old = {s: resize_images(images_to_unit_range(a[:, None], 255.0), size) for s, a in raw.items()}
+    parts = stratified_split(labels, {"train": 110, "val": 10}, SPLIT_SEED)
+    for s in ("train", "val", "test"):
+        split = ds.split(s)
+        expected = old["test"] if s == "test" else old["train"][torch.from_numpy(parts[s])]
+        assert split.x.dtype == (torch.float32 if size == 14 else torch.uint8)  # a 28 -> 14 resize averages
+        assert torch.equal(split.float_x(), expected)

@@ -19,7 +19,7 @@ def stacked(mnist5k):
 
 def _lookup(split):
     """Map each digit image's bytes to its label, to find which digit fills a channel."""
-    return {img.numpy().tobytes(): int(y) for img, y in zip(split.x, split.y)}
+    return {img.numpy().tobytes(): int(y) for img, y in zip(split.float_x(), split.y)}
 
 
 def test_info_and_sizes(stacked):
@@ -33,7 +33,7 @@ def test_channels_are_real_digits_of_the_same_split_and_labels_match(stacked, mn
     digits = _lookup(mnist5k.split(split))
     others = {k for s in ("train", "val", "test") if s != split for k in _lookup(mnist5k.split(s))}
     data = stacked.split(split)
-    for x, y in zip(data.x, data.y):
+    for x, y in zip(data.float_x(), data.y):
         channel_labels = []
         for c in range(3):
             key = x[c : c + 1].numpy().tobytes()
@@ -46,7 +46,7 @@ def test_channels_are_real_digits_of_the_same_split_and_labels_match(stacked, mn
 def test_indices_rebuild_the_samples(stacked):
     idx = stacked.indices["train"]
     digits = stacked.digits["train"]
-    assert torch.equal(stacked.train.x[:, 1:2], digits.x[idx[:, 1]])
+    assert torch.equal(stacked.train.float_x()[:, 1:2], digits.float_x()[idx[:, 1]])
     assert torch.equal(stacked.train.y, triple_labels(digits.y[idx]))
 
 
@@ -58,7 +58,7 @@ def test_seeded_and_fixed(mnist5k, stacked):
     again = make_stacked(mnist5k, n_train=300, n_eval=100)
     other = make_stacked(mnist5k, n_train=300, n_eval=100, seed=STACKED_SEED + 1)
     for s in ("train", "val", "test"):
-        assert torch.equal(again.split(s).x, stacked.split(s).x) and torch.equal(again.split(s).y, stacked.split(s).y)
+        assert torch.equal(again.split(s).float_x(), stacked.split(s).float_x()) and torch.equal(again.split(s).y, stacked.split(s).y)
     assert not torch.equal(other.train.y, stacked.train.y)
 
 
@@ -77,4 +77,4 @@ def test_registered_by_name(mnist5k, monkeypatch):
     cfg = load_config(overrides=["data.name=stacked-mnist", "data.n_train=64"])
     ds = build_dataset(cfg.data)
     assert ds.info.name == "stacked-mnist" and len(ds.train) == 64 and len(ds.split("test")) == 5000
-    assert float(ds.train.x.min()) >= -1.0 and float(ds.train.x.max()) <= 1.0
+    assert float(ds.train.float_x().min()) >= -1.0 and float(ds.train.float_x().max()) <= 1.0

@@ -60,7 +60,7 @@ def test_mixture_samples_have_the_right_moments():
 
 def test_toy_dataset_is_fixed_and_split():
     a, b = make_toy("ring8", ring8(), n_train=1000), make_toy("ring8", ring8(), n_train=1000)
-    assert torch.equal(a.train.x, b.train.x)
+    assert torch.equal(a.train.float_x(), b.train.float_x())
     assert [len(a.split(s)) for s in ("train", "val", "test")] == [1000, 5000, 5000]
     assert a.info.kind == "vector" and a.info.shape == (2,) and a.info.num_classes == 0
-    assert not torch.equal(a.split("val").x[:1000], a.train.x)
+    assert not torch.equal(a.split("val").float_x()[:1000], a.train.float_x())

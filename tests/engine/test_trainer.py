@@ -146,3 +146,22 @@ def test_ctrl_c_checkpoints_and_stops_cleanly(tiny_vector_config, tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # our handler is gone again
     full = train(tiny_vector_config, run_dir=tmp_path / "full", progress=False)
     assert_same(weights(full.run_dir), weights(train(resume=r.run_dir, progress=False).run_dir))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_streamed_folder_trains_like_in_memory_and_resumes_exactly(tiny_image_config, tmp_path, workers):
+    from tests.data.file_writers import write_class_folder
+
+    root = write_class_folder(tmp_path / "pets")  # 20 RGB 8x8 images: 16 train
+    folder = ["data.name=folder", f"data.root={root}", "train.batch_size=8", "train.checkpoint_every=5"]
+    memory = load_config(base=tiny_image_config.to_dict(), overrides=[*folder, "data.memory_budget_mb=null"])
+    streamed = load_config(base=memory.to_dict(), overrides=["data.memory_budget_mb=0", f"data.workers={workers}"])
+    in_memory = train(memory, run_dir=tmp_path / "memory", progress=False)
+    full = train(streamed, run_dir=tmp_path / "full", progress=False)
+    assert_same(weights(in_memory.run_dir), weights(full.run_dir))  # same seed: the same batches, read from disk
+    part = train(streamed, run_dir=tmp_path / "part", progress=False, on_step=lambda step: step == 7)
+    assert part.interrupted and part.step == 7
+    assert load_latest(part.run_dir / "checkpoints").meta["sampler"] == {"epoch": 3, "position": 8}  # 7 of 2 an epoch
+    resumed = train(resume=part.run_dir, progress=False)
+    assert resumed.step == streamed.train.steps and not resumed.interrupted
+    assert_same(weights(full.run_dir), weights(resumed.run_dir))

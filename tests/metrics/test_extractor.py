@@ -62,7 +62,7 @@ def test_shipped_weights_match_their_sidecar(name, dataset):
 def test_mnist5k_extractor_classifies_the_test_split(mnist5k):
     extractor = load_extractor("digit-mnist5k")
     test = mnist5k.split("test")
-    accuracy = (extractor.classify(test.x) == test.y).float().mean().item()
+    accuracy = (extractor.classify(test.float_x()) == test.y).float().mean().item()
     assert accuracy >= 0.97
     # The sidecar's number is reproduced exactly by the shipped file.
     recorded = json.loads(sidecar_path(weights_path("digit-mnist5k")).read_text())["test_accuracy"]
@@ -72,7 +72,7 @@ def test_mnist5k_extractor_classifies_the_test_split(mnist5k):
 def test_digits_extractor_classifies_the_test_split(digits):
     extractor = load_extractor("digit-digits")
     test = digits.split("test")
-    accuracy = (extractor.classify(test.x) == test.y).double().mean().item()
+    accuracy = (extractor.classify(test.float_x()) == test.y).double().mean().item()
     assert accuracy >= 0.97
     # The sidecar's number (rounded to 6 decimals there) is reproduced exactly by the shipped file.
     recorded = json.loads(sidecar_path(weights_path("digit-digits")).read_text())["test_accuracy"]
@@ -81,7 +81,7 @@ def test_digits_extractor_classifies_the_test_split(digits):
 
 def test_features_shape_dtype_and_determinism(mnist5k):
     extractor = load_extractor("digit-mnist5k")
-    x = mnist5k.split("val").x[:64]
+    x = mnist5k.split("val").float_x()[:64]
     feats = extractor(x)
     assert feats.shape == (64, 128) == (64, extractor.dim)
     assert feats.dtype == torch.float32 and not feats.requires_grad

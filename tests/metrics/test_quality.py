@@ -54,14 +54,14 @@ def ring() -> Dataset:
 
 def test_generator_replaying_the_test_split_scores_fid_zero(digits):
     test = digits.split("test")
-    report = evaluate_generator(Replay(test.x), 3, dataset=digits, split="test", seed=0)
+    report = evaluate_generator(Replay(test.float_x()), 3, dataset=digits, split="test", seed=0)
     v, fp = report.values, report.fingerprint
     assert report.kind == "fid_kid"
     # The same 180 images on both sides (in another order): FID 0 up to rounding.
     assert abs(v["fid"]) < 1e-6 * v["fid_real_vs_real"]
     # (the real-vs-real value itself is recomputed independently in the next test)
     # KID of a set with itself is the unbiased estimate's small negative value, order-independent.
-    feats = load_extractor("digit-digits")(test.x).double()
+    feats = load_extractor("digit-digits")(test.float_x()).double()
     assert v["kid"] == pytest.approx(mmd2_unbiased(feats, feats), rel=1e-6)
     assert v["kid"] < 0
     assert fp["n_generated"] == fp["n_real"] == len(test) == 180
@@ -109,7 +109,7 @@ def test_real_vs_real_is_the_sqrtm_fid_of_the_two_real_feature_sets(digits):
 
 
 def test_report_lines_carry_the_fingerprint(digits):
-    report = evaluate_generator(Replay(digits.split("test").x), 3, dataset=digits)
+    report = evaluate_generator(Replay(digits.split("test").float_x()), 3, dataset=digits)
     text = "\n".join(report.lines())
     sha = load_extractor("digit-digits").sha256
     for part in ("FID", "KID", "real-vs-real", "digit-digits", f"sha256:{sha[:12]}", "N=180", "digits test", "seed 0"):
@@ -127,23 +127,23 @@ def test_noise_generator_scores_far_above_real_vs_real(digits):
 
 
 def test_latents_come_from_the_seeded_sampler_and_results_are_deterministic(digits):
-    G = Replay(digits.split("test").x)
+    G = Replay(digits.split("test").float_x())
     first = evaluate_generator(G, 5, dataset=digits, n=100, seed=7)
     torch.testing.assert_close(torch.cat(G.seen_z), latent(100, 5, seed=7), rtol=0, atol=0)
-    second = evaluate_generator(Replay(digits.split("test").x), 5, dataset=digits, n=100, seed=7)
+    second = evaluate_generator(Replay(digits.split("test").float_x()), 5, dataset=digits, n=100, seed=7)
     assert first.to_dict() == second.to_dict()
     assert first.fingerprint["n_generated"] == first.fingerprint["n_real"] == 100
     assert "N=100 generated vs 100 real" in first.lines()[0]
 
 
 def test_generator_mode_is_restored(digits):
-    G = Replay(digits.split("test").x).train()
+    G = Replay(digits.split("test").float_x()).train()
     evaluate_generator(G, 3, dataset=digits, n=50)
     assert G.training
 
 
 def test_bad_requests_are_one_line_errors(digits):
-    G = Replay(digits.split("test").x)
+    G = Replay(digits.split("test").float_x())
     with pytest.raises(ConfigError, match="eval.n"):
         evaluate_generator(G, 3, dataset=digits, n=181)
     with pytest.raises(GankitError, match="shape"):
@@ -153,7 +153,7 @@ def test_bad_requests_are_one_line_errors(digits):
 
 
 def test_non_finite_generator_output_is_reported_not_raised(digits):
-    images = digits.split("test").x.clone()
+    images = digits.split("test").float_x().clone()
     images[3] = float("nan")
     report = evaluate_generator(Replay(images), 3, dataset=digits)
     assert math.isnan(report.values["fid"]) and report.values["non_finite_generated"] == 1

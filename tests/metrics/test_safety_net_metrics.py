@@ -70,9 +70,9 @@ def test_sidecar_figures_are_reproduced_on_the_data_they_name(name):
     for split in ("val", "test"):
         part = data.split(split)
         assert len(part) == sidecar[f"n_{split}"]
-        correct = int((extractor.classify(part.x) == part.y).sum())
+        correct = int((extractor.classify(part.float_x()) == part.y).sum())
         assert correct / len(part) == pytest.approx(sidecar[f"{split}_accuracy"], abs=5e-7), split
     assert len(data.split("train")) == sidecar["n_train"]
     assert float(extractor.net.feature_scale) == sidecar["feature_scale"]  # the same float32, written as JSON
-    mean_square = extractor(data.split("train").x).double().pow(2).mean().item()
+    mean_square = extractor(data.split("train").float_x()).double().pow(2).mean().item()
     assert mean_square == pytest.approx(1.0, abs=1e-6)

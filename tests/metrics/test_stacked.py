@@ -68,18 +68,18 @@ def test_real_reference_equals_classifying_every_channel(stacked, extractor):
     idx = draw_triples(len(stacked.digits["test"]), N, torch.Generator().manual_seed(3))
     images = stack(stacked.digits["test"], idx)
     metric = StackedModes(extractor)
-    metric.update(images.x)
+    metric.update(images.float_x())
     assert metric.compute() == report
     assert report.n_samples == N and 0.9 < accuracy <= 1.0
     # The classifier's labels agree with the true triple labels where all three channels are right.
-    assert (metric.classify(images.x) == images.y).double().mean() >= accuracy**3 - 0.05
+    assert (metric.classify(images.float_x()) == images.y).double().mean() >= accuracy**3 - 0.05
 
 
 def test_replaying_real_samples_covers_what_the_data_covers(stacked, extractor):
     seed = 5
     real, _ = real_stacked_modes(stacked, "test", N, seed, extractor)
     idx = draw_triples(len(stacked.digits["test"]), N, torch.Generator().manual_seed(seed))
-    G = Replay(stack(stacked.digits["test"], idx).x)
+    G = Replay(stack(stacked.digits["test"], idx).float_x())
     report = stacked_report(G, LatentPrior(4), stacked, "test", N, seed, extractor=extractor)
     v = report.values
     assert v["modes_covered"] == v["real_modes_covered"] == real.modes_covered
@@ -88,14 +88,14 @@ def test_replaying_real_samples_covers_what_the_data_covers(stacked, extractor):
 
 
 def test_quality_dispatch_reports_modes_and_kl(stacked, extractor):
-    G = Replay(stacked.split("val").x)
+    G = Replay(stacked.split("val").float_x())
     report = evaluate_generator(G, 4, stacked, split="val", n=64, seed=0)
     assert report.kind == "stacked_modes"
     assert set(report.fingerprint["metrics"]) == {"modes_covered", "kl"}
     assert report.fingerprint["extractor_sha256"] == extractor.sha256 and report.fingerprint["seed"] == 0
     line = report.lines()[0]
     assert line.startswith(f"modes {report.values['modes_covered']}/1000") and "stacked-mnist" in line
-    predicted = StackedModes(extractor).classify(stacked.split("val").x)
+    predicted = StackedModes(extractor).classify(stacked.split("val").float_x())
     assert report.values["modes_covered"] == len(torch.unique(predicted))
 
 
@@ -111,7 +111,7 @@ def test_a_sampler_standing_in_for_g_is_scored_on_its_draws(stacked, extractor):
         def fingerprint(self):
             return {"sampler": "replay"}
 
-    images = stacked.split("val").x
+    images = stacked.split("val").float_x()
     sampler = Drawer(images)
     report = evaluate_generator(sampler, 4, stacked, split="val", n=64, seed=3)
     plain = evaluate_generator(Replay(images), 4, stacked, split="val", n=64, seed=3)

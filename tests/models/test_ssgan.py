@@ -135,7 +135,7 @@ def test_mlp_image_d_is_data_initialised_and_keeps_hidden_scales(tmp_path):
     assert len(linears) == 3 and all(is_weight_normed(m) for m in linears)
     first = linears[0]
     with torch.no_grad():  # the data-dependent init: unit-variance pre-activations on the init batch
-        pre = first(build_dataset(tiny(*SS, *MLP).data).train.x[:INIT_BATCH].flatten(1))
+        pre = first(build_dataset(tiny(*SS, *MLP).data).train.float_x()[:INIT_BATCH].flatten(1))
     torch.testing.assert_close(pre.std(0), torch.ones(16), atol=1e-4, rtol=0)
     result = train(tiny(*SS, *MLP), run_dir=tmp_path / "run", progress=False)
     trained = [m for m in result.model.D.modules() if isinstance(m, torch.nn.Linear)]
