@@ -193,22 +193,23 @@ def train(
 
                 if on_step is not None and on_step(step):
                     stop.set()
-                if dist.any(stop.is_set(), device):  # every process stops at the same step
-                    stop.set()
+                # Read the flag once per step: a signal may set it at any moment, and every process must
+                # agree on this step's decision (the rest of the step runs collectives).
+                stopping = dist.any(stop.is_set(), device)
                 if step % cfg.train.log_every == 0 or step == cfg.train.steps:
                     watch.check(dist, run)
                     _log(run if dist.is_main else None, writer, bar, _mean_over(dist, sums), step - last_log, step,
                          images_seen, time.perf_counter() - t0)
                     sums, last_log = {}, step
                 bar.update(1)
-                if dist.is_main and (_due(step, cfg.train.sample_every, cfg.train.steps) or stop.is_set()):
+                if dist.is_main and (_due(step, cfg.train.sample_every, cfg.train.steps) or stopping):
                     _save_grid(run, dataset, ema.G_ema if ema else model.nets["G"], fixed_inputs, step)
-                if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stop.is_set():
+                if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stopping:
                     watch.check(dist, run, model)  # never a checkpoint of non-finite weights
                     if dist.is_main:
                         _checkpoint(run, cfg, model, ema, opt_g, opt_d, stream, amp, step, images_seen)
                     dist.barrier()
-                if stop.is_set():
+                if stopping:
                     interrupted = step < cfg.train.steps
                     break
 

@@ -89,6 +89,7 @@ def test_sigterm_stops_a_two_process_run_that_then_resumes_bitwise(tmp_path):
     os.killpg(part.pid, signal.SIGTERM)  # as a scheduler does: every process of the job gets SIGTERM
     out = finish(part)
     assert "SIGTERM: finishing this step" in out, out[-2000:]
+    assert list((tmp_path / "part" / "checkpoints").glob("ckpt-*")), out[-3000:]
     stopped = load_latest(tmp_path / "part" / "checkpoints").meta["step"]
     assert 20 <= stopped < 300, (stopped, out[-2000:])
     out = finish(full)
