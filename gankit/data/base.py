@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,6 +88,28 @@ class Split:
         """Rows ``index`` (on this split's device) as a :class:`Batch` of named fields."""
         return Batch({"x": self.x[index], "y": self.y[index] if self.y is not None else None,
                       **{k: v[index] for k, v in self.extra.items()}})
+
+    def content_sha256(self) -> str:
+        """SHA-256 of this split's samples as stored (float32 after any resizing, C order) and their shape.
+
+        It names the data by content in every metric fingerprint and real-feature cache key, so two
+        image folders of the same name, or two ``image_size`` choices of one folder, never share a
+        fingerprint. Computed once per split object (10,000 CIFAR images: about 0.3 s) and recomputed
+        only if ``x`` is replaced or changed in place (tracked by the tensor's version counter).
+
+        Example::
+
+            dataset.split("test").content_sha256()   # '3f5c...' (64 hex digits)
+        """
+        key = (id(self.x), self.x._version, tuple(self.x.shape))
+        cached = self.__dict__.get("_content_sha256")
+        if cached is None or cached[0] != key:
+            x = self.x.detach().to("cpu", torch.float32).contiguous()
+            h = hashlib.sha256(f"float32 {tuple(x.shape)}\n".encode())
+            h.update(memoryview(x.numpy()).cast("B"))
+            cached = (key, h.hexdigest())
+            self.__dict__["_content_sha256"] = cached
+        return cached[1]
 
 
 @dataclass
