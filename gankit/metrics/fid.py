@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gankit.metrics.finite import require_finite
+
 ArrayLike = torch.Tensor | np.ndarray
 
 
@@ -171,7 +173,7 @@ class FID:
 
     def update(self, features: ArrayLike, real: bool) -> None:
         """Add a batch of features (N, D) to the real or to the fake side."""
-        f = _features_2d(features)
+        f = require_finite(_features_2d(features), "FID", "real features" if real else "generated features")
         if self.dim is None:
             self.dim = f.shape[1]
         if f.shape[1] != self.dim:
@@ -286,6 +288,7 @@ class KID:
 
     def update(self, features: ArrayLike, real: bool) -> None:
         f = _features_2d(features).to(torch.float32)
+        require_finite(f, "KID", "real features" if real else "generated features")
         (self.real_features if real else self.fake_features).append(f)
 
     def merge(self, other: KID) -> KID:

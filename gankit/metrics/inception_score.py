@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import torch
 
+from gankit.metrics.finite import require_finite
+
 
 class InceptionScore:
     """Inception Score from classifier logits; torchmetrics-style update / compute / reset / merge."""
@@ -46,6 +48,7 @@ class InceptionScore:
         logits = torch.as_tensor(logits).detach().to("cpu", torch.float64)
         if logits.ndim != 2 or logits.shape[1] != self.num_classes:
             raise ValueError(f"logits must be (N, {self.num_classes}), got {tuple(logits.shape)}")
+        require_finite(logits, "IS", "logits")  # log_softmax of a nan row is nan: the score would be nan
         logp = torch.log_softmax(logits, dim=1)
         p = logp.exp()
         plogp = (p * logp).sum(1)  # log_softmax is finite, so an underflowed p gives 0 * finite = 0

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import torch
 
+from gankit.metrics.finite import require_finite
 from gankit.metrics.knn import DEFAULT_CHUNK, distance_chunks, kth_neighbour_distance
 
 
 def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, chunk: int = DEFAULT_CHUNK) -> dict[str, float]:
     """Precision, recall, density and coverage of ``fake`` (M, D) against ``real`` (N, D)."""
+    # a nan row has nan distances: it would lie in no ball and silently lower precision and coverage
+    require_finite(real, "PRDC", "real features")
+    require_finite(fake, "PRDC", "generated features")
     real_radii = kth_neighbour_distance(real, k, chunk)  # (N,)
     fake_radii = kth_neighbour_distance(fake, k, chunk)  # (M,)
     in_real_balls = torch.zeros(len(fake), dtype=torch.float64)  # per fake: how many real balls hold it
