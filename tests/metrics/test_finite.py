@@ -13,6 +13,7 @@ from gankit.metrics.fid import FID, KID
 from gankit.metrics.inception_score import InceptionScore
 from gankit.metrics.modes import mode_metrics
 from gankit.metrics.prdc import PRDC, prdc
+from gankit.metrics.stacked import StackedModes
 
 
 def _feats(n: int = 20, d: int = 4, bad: tuple[int, ...] = ()) -> torch.Tensor:
@@ -67,3 +68,13 @@ def test_mode_metrics_refuse_non_finite_samples() -> None:
         mode_metrics(samples, centres, std=0.1)
     assert mode_metrics(centres.repeat(5, 1), centres, std=0.1).modes_covered == 2
 
+
+def test_stacked_modes_refuse_non_finite_images() -> None:
+    class NoExtractor:  # the check comes before any classification
+        def classify(self, x):  # pragma: no cover - never reached
+            raise AssertionError("classified a non-finite image")
+
+    images = torch.zeros(4, 3, 28, 28)
+    images[2, 1, 5, 5] = math.inf
+    with pytest.raises(NonFiniteError, match="^Stacked MNIST modes: 1 of 4 rows of the images hold nan or inf"):
+        StackedModes(NoExtractor()).update(images)
