@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+from gankit.metrics.base import Metric
 from gankit.metrics.extractor import (
     DigitClassifier,
     FeatureExtractor,
@@ -34,6 +35,7 @@ from gankit.metrics.entropy import kl_entropy
 from gankit.metrics.inception import load_inception
 
 __all__ = [
+    "Metric",
     "DigitClassifier",
     "FeatureExtractor",
     "WeightsError",

@@ -34,6 +34,7 @@ from torch import nn
 
 from gankit.data.stacked import N_CHANNELS, N_MODES, StackedDataset, draw_triples, triple_labels
 from gankit.errors import ConfigError
+from gankit.metrics.base import Metric
 from gankit.metrics.extractor import FeatureExtractor, load_extractor
 from gankit.metrics.finite import require_finite
 from gankit.metrics.result import QualityReport
@@ -71,7 +72,7 @@ class StackedModesReport:
     counts: tuple[int, ...] = ()
 
 
-class StackedModes:
+class StackedModes(Metric):
     """Torchmetrics-style Stacked MNIST mode counter: ``update`` images or labels, ``compute``, ``reset``.
 
     The state is one float64 histogram of 1,000 bins, so two metrics merge by adding ``counts``.
@@ -84,11 +85,9 @@ class StackedModes:
     """
 
     def __init__(self, extractor: FeatureExtractor | None = None) -> None:
+        super().__init__()
         self.extractor = extractor if extractor is not None else load_extractor(EXTRACTOR)
-        self.counts = torch.zeros(N_MODES, dtype=torch.float64)
-
-    def reset(self) -> None:
-        self.counts.zero_()
+        self.add_state("counts", torch.zeros(N_MODES, dtype=torch.float64))
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
         """Mode labels (N,) of stacked images (N, 3, H, W): the classifier's digit for each channel, combined."""
