@@ -38,10 +38,12 @@ def load_generator(run_dir: str | Path, ema: bool = False, device: str | torch.d
 
     G's inputs come from the run's model prior: ``load_run(run_dir)[1].prior``."""
     cfg, model, ckpt = load_run(run_dir, device)
-    return cfg, _pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
+    return cfg, pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
 
 
-def _pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
+def pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
+    """The generator to sample or score, in eval mode: ``model.G`` as loaded, or with the checkpoint's
+    G_ema weights (``ema=True``; a :class:`CheckpointError` when the run kept none)."""
     G = model.nets["G"]
     if ema:
         weights = ckpt.prefixed("G_ema")
@@ -67,7 +69,7 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
         gankit.sample("runs/00001-mnist5k-dcgan-nonsaturating", out="sevens.png", label=7)  # a cgan run
     """
     cfg, model, ckpt = load_run(run_dir, device)
-    G, step = _pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
+    G, step = pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
     which = "G_ema" if ema else "G"
     if drs:
         if label is not None:

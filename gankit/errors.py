@@ -21,3 +21,7 @@ class DataError(GankitError, ValueError):
 
 class CheckpointError(GankitError, ValueError):
     """A run folder or checkpoint cannot be used to resume or sample."""
+
+
+class NonFiniteError(GankitError, ValueError):
+    """A metric was given samples, features or logits that hold nan or inf (e.g. of a diverged G)."""

@@ -65,3 +65,30 @@ def test_toy_run_defaults_to_modes_dstar_entropy(tmp_path) -> None:
     assert d["value"] <= d["value_optimal"] + 1e-9 and 0 <= d["mae"] <= 1
     with pytest.raises(GankitError, match="needs image data"):
         gankit.evaluate(run, metrics="fid", log=None)
+
+
+# ------------------------------------------------------------------ one path: end of training == gankit eval
+
+AGREED = ("fid", "fid_real_vs_real", "kid", "kid_std", "kid_real_vs_real", "kid_real_vs_real_std")
+
+
+def test_end_of_run_figure_and_gankit_eval_print_the_same_numbers(tmp_path, capsys) -> None:
+    cfg = load_config(overrides=[*TINY_IMAGE, "eval.at_end=true", "eval.n=60", "seed=3"])
+    result = gankit.train(cfg, run_dir=tmp_path / "run")
+    end = result.quality
+    assert end.kind == "fid_kid" and end.fingerprint["generator"] == "G_ema"
+    report = gankit.evaluate(tmp_path / "run", metrics="fid,kid", n=60, seed=3, split="test", ema=True,
+                             cache=tmp_path / "cache", log=None)
+    ev = {**report.results["fid"].values, **report.results["kid"].values}
+    for key in AGREED:  # exactly: the same subsets, features, samples and KID subsets
+        assert ev[key] == end.values[key], key
+    fid_fp = report.results["fid"].fingerprint
+    for key in ("dataset", "split", "n_generated", "n_real", "seed", "extractor_sha256", "reference_sha256",
+                "train_sha256", "real_subsets", "generator"):
+        assert fid_fp[key] == end.fingerprint[key], key
+    assert len(fid_fp["reference_sha256"]) == 64 and fid_fp["reference_sha256"] != fid_fp["train_sha256"]
+    # a second eval reads the cached real features and still agrees
+    again = gankit.evaluate(tmp_path / "run", metrics="fid", n=60, seed=3, ema=True, cache=tmp_path / "cache", log=None)
+    assert again.results["fid"].values["fid_real_vs_real"] == end.values["fid_real_vs_real"]
+    saved = json.loads((tmp_path / "run" / "quality.json").read_text())
+    assert saved["values"]["fid_real_vs_real"] == end.values["fid_real_vs_real"]

@@ -456,7 +456,7 @@ def _quality_drs(cfg: Config, dataset: Dataset, G: nn.Module, model: Model, trai
     """The quality figure of the samples that discriminator rejection sampling keeps (gankit.drs); kind
     "none", with the reason and what DRS drew, when D rejects nearly all of G's samples (a collapsed or
     diverged G): the run keeps its plain figure instead of ending in an error."""
-    from gankit.metrics.quality import QualityReport
+    from gankit.metrics.result import QualityReport
 
     sampler = sampler_for(cfg, model, G, train_x)
     try:

@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+from gankit.metrics.base import Metric
 from gankit.metrics.extractor import (
     DigitClassifier,
     FeatureExtractor,
@@ -20,6 +21,9 @@ from gankit.metrics.fid import FID, KID, frechet_distance
 from gankit.metrics.modes import ModeReport, mode_metrics
 from gankit.metrics.quality import QualityReport, evaluate_generator
 from gankit.metrics.result import MetricResult, cached_tensors, fingerprint
+from gankit.metrics.context import EvalContext
+from gankit.metrics.registry import METRICS, resolve_metrics, run_metrics
+from gankit.metrics.samples import GeneratorSampler, real_subset
 from gankit.metrics.inception_score import InceptionScore
 from gankit.metrics.fid_inf import fid_infinity
 from gankit.metrics.prdc import PRDC, prdc
@@ -31,6 +35,7 @@ from gankit.metrics.entropy import kl_entropy
 from gankit.metrics.inception import load_inception
 
 __all__ = [
+    "Metric",
     "DigitClassifier",
     "FeatureExtractor",
     "WeightsError",
@@ -46,6 +51,12 @@ __all__ = [
     "MetricResult",
     "cached_tensors",
     "fingerprint",
+    "EvalContext",
+    "METRICS",
+    "resolve_metrics",
+    "run_metrics",
+    "GeneratorSampler",
+    "real_subset",
     "InceptionScore",
     "fid_infinity",
     "PRDC",

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 import torch
+
+from gankit.metrics.base import Metric, StoredFeatures
+from gankit.metrics.finite import require_finite
 
 ArrayLike = torch.Tensor | np.ndarray
 
@@ -140,7 +142,7 @@ def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: 
     return float(diff @ diff + torch.trace(s1) + torch.trace(s2) - 2 * tr_covmean)
 
 
-class FID:
+class FID(Metric):
     """Fréchet distance between the Gaussians fitted to real and to generated features.
 
     State (all float64, all sum-reducible): ``n_real``, ``sum_real`` (D,), ``outer_real`` (D, D) and the
@@ -159,19 +161,22 @@ class FID:
     _sides = ("real", "fake")
 
     def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
         self.dim = dim
-        self.reset()
+        for side in self._sides:  # sum and outer stay None until the first update fixes the dimension
+            self.add_state(f"n_{side}", torch.zeros((), dtype=torch.float64))
+            self.add_state(f"sum_{side}", None)
+            self.add_state(f"outer_{side}", None)
 
     def reset(self, keep_real: bool = False) -> None:
         """Forget the accumulated features (all, or only the fake ones with ``keep_real=True``)."""
         for side in self._sides if not keep_real else ("fake",):
-            setattr(self, f"n_{side}", torch.zeros((), dtype=torch.float64))
-            setattr(self, f"sum_{side}", None)
-            setattr(self, f"outer_{side}", None)
+            for key in ("n", "sum", "outer"):
+                self.reset_state(f"{key}_{side}")
 
     def update(self, features: ArrayLike, real: bool) -> None:
         """Add a batch of features (N, D) to the real or to the fake side."""
-        f = _features_2d(features)
+        f = require_finite(_features_2d(features), "FID", "real features" if real else "generated features")
         if self.dim is None:
             self.dim = f.shape[1]
         if f.shape[1] != self.dim:
@@ -184,29 +189,13 @@ class FID:
         setattr(self, f"outer_{side}", gram if o is None else o + gram)
 
     def state(self) -> dict[str, torch.Tensor]:
-        """The sum-reducible state tensors (what an all-reduce with op=SUM would combine)."""
-        out = {}
-        for side in self._sides:
-            n = getattr(self, f"n_{side}")
-            out[f"n_{side}"] = n
-            if n > 0:
-                out[f"sum_{side}"] = getattr(self, f"sum_{side}")
-                out[f"outer_{side}"] = getattr(self, f"outer_{side}")
-        return out
+        """The sum-reducible state tensors (what an all-reduce with op=SUM would combine); a side without
+        samples has only its count."""
+        return {k: v for k, v in super().state().items() if v is not None}
 
     def merge(self, other: FID) -> FID:
         """Add ``other``'s state into this one (a distributed reduction is exactly this sum)."""
-        for side in self._sides:
-            n_other = getattr(other, f"n_{side}")
-            if n_other == 0:
-                continue
-            if getattr(self, f"n_{side}") == 0:
-                for key in ("sum", "outer"):
-                    setattr(self, f"{key}_{side}", getattr(other, f"{key}_{side}").clone())
-            else:
-                for key in ("sum", "outer"):
-                    setattr(self, f"{key}_{side}", getattr(self, f"{key}_{side}") + getattr(other, f"{key}_{side}"))
-            setattr(self, f"n_{side}", getattr(self, f"n_{side}") + n_other)
+        super().merge(other)
         self.dim = self.dim or other.dim
         return self
 
@@ -250,7 +239,7 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(within_x + within_y - 2 * k_xy.mean())
 
 
-class KID:
+class KID(StoredFeatures):
     """Kernel distance: the unbiased MMD^2 with the kernel (x . y / d + 1)^3 (Binkowski et al. 2018).
 
     Stores the features (CPU, float32): the estimator needs every pair, so unlike FID its state is
@@ -274,24 +263,14 @@ class KID:
             raise ValueError(f"subsets must be >= 1, got {subsets}")
         if subset_size is not None and subset_size < 2:
             raise ValueError(f"subset_size must be >= 2, got {subset_size}")
+        super().__init__()
         self.subsets = subsets
         self.subset_size = subset_size
         self.seed = seed
-        self.reset()
-
-    def reset(self, keep_real: bool = False) -> None:
-        if not keep_real:
-            self.real_features: list[torch.Tensor] = []
-        self.fake_features: list[torch.Tensor] = []
 
     def update(self, features: ArrayLike, real: bool) -> None:
         f = _features_2d(features).to(torch.float32)
-        (self.real_features if real else self.fake_features).append(f)
-
-    def merge(self, other: KID) -> KID:
-        self.real_features += other.real_features
-        self.fake_features += other.fake_features
-        return self
+        self.store(require_finite(f, "KID", "real features" if real else "generated features"), real)
 
     @property
     def n_real(self) -> int:
@@ -327,8 +306,6 @@ class KID:
         values = torch.tensor(scores, dtype=torch.float64)
         return float(values.mean()), float(values.std(unbiased=False)) if subsets > 1 else 0.0
 
-    def state(self) -> dict[str, Any]:
-        return {"real_features": self.real_features, "fake_features": self.fake_features}
 
 
 __all__ = ["FID", "KID", "frechet_distance", "mmd2_unbiased", "poly_kernel", "sqrtm_psd"]

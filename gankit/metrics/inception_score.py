@@ -25,27 +25,33 @@ from __future__ import annotations
 
 import torch
 
+from gankit.metrics.base import Metric
+from gankit.metrics.finite import require_finite
 
-class InceptionScore:
+
+class InceptionScore(Metric):
     """Inception Score from classifier logits; torchmetrics-style update / compute / reset / merge."""
 
     def __init__(self, num_classes: int, splits: int = 10) -> None:
         if splits < 1:
             raise ValueError(f"splits must be >= 1, got {splits}")
+        super().__init__()
         self.num_classes, self.splits = num_classes, splits
-        self.reset()
+        self.add_state("count", torch.zeros(splits, dtype=torch.float64))
+        self.add_state("sum_p", torch.zeros(splits, num_classes, dtype=torch.float64))
+        self.add_state("sum_plogp", torch.zeros(splits, dtype=torch.float64))
+        self._next = 0  # which split the next sample goes to
 
     def reset(self) -> None:
-        self.count = torch.zeros(self.splits, dtype=torch.float64)
-        self.sum_p = torch.zeros(self.splits, self.num_classes, dtype=torch.float64)
-        self.sum_plogp = torch.zeros(self.splits, dtype=torch.float64)
-        self._next = 0  # which split the next sample goes to
+        super().reset()
+        self._next = 0
 
     def update(self, logits: torch.Tensor) -> None:
         """Add class logits (N, num_classes) of N samples."""
         logits = torch.as_tensor(logits).detach().to("cpu", torch.float64)
         if logits.ndim != 2 or logits.shape[1] != self.num_classes:
             raise ValueError(f"logits must be (N, {self.num_classes}), got {tuple(logits.shape)}")
+        require_finite(logits, "IS", "logits")  # log_softmax of a nan row is nan: the score would be nan
         logp = torch.log_softmax(logits, dim=1)
         p = logp.exp()
         plogp = (p * logp).sum(1)  # log_softmax is finite, so an underflowed p gives 0 * finite = 0
@@ -54,15 +60,6 @@ class InceptionScore:
         self.sum_p.index_add_(0, which, p)
         self.sum_plogp.index_add_(0, which, plogp)
         self._next = int((self._next + len(p)) % self.splits)
-
-    def merge(self, other: InceptionScore) -> InceptionScore:
-        self.count += other.count
-        self.sum_p += other.sum_p
-        self.sum_plogp += other.sum_plogp
-        return self
-
-    def state(self) -> dict[str, torch.Tensor]:
-        return {"count": self.count, "sum_p": self.sum_p, "sum_plogp": self.sum_plogp}
 
     def compute(self) -> tuple[float, float]:
         """(mean, population std) of exp(E KL) over the splits."""

@@ -34,6 +34,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from gankit.metrics.finite import require_finite
+
 ArrayLike = torch.Tensor | np.ndarray
 
 
@@ -70,6 +72,7 @@ def mode_metrics(samples: ArrayLike, centres: ArrayLike, std: float, n_std: floa
         raise ValueError(f"samples {tuple(x.shape)} and centres {tuple(c.shape)} must be (N, D) and (K, D)")
     if std <= 0 or n_std <= 0:
         raise ValueError(f"std and n_std must be positive, got std={std}, n_std={n_std}")
+    require_finite(x, "mode metrics")  # a nan sample has a nan distance to every centre: never HQ, mode 0
     n, k = x.shape[0], c.shape[0]
     # Chunks bound the (chunk, K) distance matrix, so millions of samples fit in memory.
     nearest, distance = [], []

@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import torch
 
+from gankit.metrics.base import StoredFeatures
+from gankit.metrics.finite import require_finite
 from gankit.metrics.knn import DEFAULT_CHUNK, distance_chunks, kth_neighbour_distance
 
 
 def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, chunk: int = DEFAULT_CHUNK) -> dict[str, float]:
     """Precision, recall, density and coverage of ``fake`` (M, D) against ``real`` (N, D)."""
+    # a nan row has nan distances: it would lie in no ball and silently lower precision and coverage
+    require_finite(real, "PRDC", "real features")
+    require_finite(fake, "PRDC", "generated features")
     real_radii = kth_neighbour_distance(real, k, chunk)  # (N,)
     fake_radii = kth_neighbour_distance(fake, k, chunk)  # (M,)
     in_real_balls = torch.zeros(len(fake), dtype=torch.float64)  # per fake: how many real balls hold it
@@ -47,7 +52,7 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, chunk: int = DEFAUL
     }
 
 
-class PRDC:
+class PRDC(StoredFeatures):
     """Precision / recall / density / coverage as an update / compute / reset object.
 
     It needs every feature vector (each ball depends on all the others), so it stores them
@@ -55,22 +60,11 @@ class PRDC:
     """
 
     def __init__(self, k: int = 5, chunk: int = DEFAULT_CHUNK) -> None:
+        super().__init__()
         self.k, self.chunk = k, chunk
-        self.reset()
-
-    def reset(self, keep_real: bool = False) -> None:
-        if not keep_real:
-            self.real_features: list[torch.Tensor] = []
-        self.fake_features: list[torch.Tensor] = []
 
     def update(self, features: torch.Tensor, real: bool) -> None:
-        f = torch.as_tensor(features).detach().to("cpu", torch.float32)
-        (self.real_features if real else self.fake_features).append(f.flatten(1))
-
-    def merge(self, other: PRDC) -> PRDC:
-        self.real_features += other.real_features
-        self.fake_features += other.fake_features
-        return self
+        self.store(torch.as_tensor(features).detach().to("cpu", torch.float32).flatten(1), real)
 
     def compute(self) -> dict[str, float]:
         if not self.real_features or not self.fake_features:

@@ -17,20 +17,41 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
-from gankit.metrics.quality import json_safe
 from gankit.version import gankit_version
 
 # What gankit does to images before the extractor sees them. It is part of every image fingerprint:
 # a FID from resized or differently scaled images is a different number.
 IMAGE_PREPROCESSING = "float32 in [-1, 1], no resize, fed to the extractor as is"
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (nan, inf) turned into its string, so the JSON is standard."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def kid_text(mean: float, std: float, subsets: int) -> str:
+    """A KID value as printed: ``mean +- std`` over several subsets, the mean alone for one subset.
+
+    One subset holding all the data has no spread to show; a "+- 0" would read as a precise value."""
+    def num(x: float) -> str:
+        return f"{x:.4f}" if x == 0 or abs(x) >= 1e-3 or not math.isfinite(x) else f"{x:.2e}"
+
+    return f"{num(mean)} +- {num(std)}" if subsets > 1 else num(mean)
 
 
 def fingerprint(
@@ -98,6 +119,64 @@ class MetricResult:
                 "fingerprint": json_safe(self.fingerprint), "files": list(self.files)}
 
 
+@dataclass
+class QualityReport:
+    """A quality figure (the end-of-training figure, :func:`gankit.metrics.evaluate_generator`), its values
+    and its fingerprint.
+
+    ``kind`` is "fid_kid" (images with a feature extractor), "modes" (mixtures with known centres),
+    "stacked_modes" (Stacked MNIST, :mod:`gankit.metrics.stacked`) or "none" (no figure;
+    ``fingerprint["reason"]`` says why). ``values`` holds plain floats and ints; ``fingerprint`` says
+    what produced them. ``lines()`` is the printable form.
+
+    Example::
+
+        report = evaluate_generator(G, 2, make_toy("ring8", ring8(), 1000))
+        report.values["modes_covered"], report.values["true_modes_covered"]
+        json.dumps(report.to_dict())
+    """
+
+    kind: Literal["fid_kid", "modes", "stacked_modes", "none"]
+    values: dict[str, Any] = field(default_factory=dict)
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict; non-finite floats become the strings "inf" / "-inf" / "nan"."""
+        return {"kind": self.kind, "values": json_safe(self.values), "fingerprint": json_safe(self.fingerprint)}
+
+    def lines(self) -> list[str]:
+        fp, v = self.fingerprint, self.values
+        if self.kind == "fid_kid":
+            kid_rr = kid_text(v["kid_real_vs_real"], v["kid_real_vs_real_std"], fp["kid_subsets"])
+            figure = (
+                f"FID {v['fid']:.2f} (real-vs-real {v['fid_real_vs_real']:.2f})  "
+                f"KID {kid_text(v['kid'], v['kid_std'], fp['kid_subsets'])} (real-vs-real {kid_rr})"
+            )
+            where = (
+                f"{fp['dataset']} {fp['split']}, N={fp['n_generated']} generated vs {fp['n_real']} real; "
+                f"extractor {fp['extractor']} sha256:{fp['extractor_sha256'][:12]}..; seed {fp['seed']}"
+            )
+            out = [f"{figure}  | {where}"]
+            if v.get("non_finite_generated"):
+                out.append(f"warning: G produced {v['non_finite_generated']} non-finite images; FID/KID are nan")
+            return out
+        if self.kind == "modes":
+            k = v["n_modes"]
+            figure = (
+                f"modes {v['modes_covered']}/{k} (true data {v['true_modes_covered']}/{k})  "
+                f"HQ {100 * v['hq_fraction']:.1f} % ({100 * v['true_hq_fraction']:.1f} %)  "
+                f"reverse KL {v['reverse_kl']:.4f} ({v['true_reverse_kl']:.4f})"
+                + (f"  spread {v['hq_spread']:.2f} ({v['true_hq_spread']:.2f})" if "hq_spread" in v else "")
+            )
+            where = (
+                f"{fp['dataset']}, N={fp['n_generated']} generated vs {fp['n_real']} true samples "
+                f"({fp['split']} split); HQ = within {fp['n_std']:g} std ({fp['n_std'] * fp['std']:g}) "
+                f"of a centre; seed {fp['seed']}"
+            )
+            return [f"{figure}  | {where}"]
+        return [f"no quality figure: {fp.get('reason', 'unknown reason')}"]
+
+
 def cache_dir(path: str | Path | None = None) -> Path:
     """``path``, else ``$GANKIT_CACHE``, else ``~/.cache/gankit``."""
     return Path(path or os.environ.get("GANKIT_CACHE") or "~/.cache/gankit").expanduser()
@@ -138,5 +217,5 @@ def cached_tensors(
     return tensors
 
 
-__all__ = ["IMAGE_PREPROCESSING", "MetricResult", "cache_dir", "cached_tensors", "describe", "fingerprint",
-           "fingerprint_hash"]
+__all__ = ["IMAGE_PREPROCESSING", "MetricResult", "QualityReport", "cache_dir", "cached_tensors", "describe",
+           "fingerprint", "fingerprint_hash", "json_safe", "kid_text"]

@@ -34,9 +34,12 @@ from torch import nn
 
 from gankit.data.stacked import N_CHANNELS, N_MODES, StackedDataset, draw_triples, triple_labels
 from gankit.errors import ConfigError
+from gankit.metrics.base import Metric
 from gankit.metrics.extractor import FeatureExtractor, load_extractor
-from gankit.metrics.quality import QualityReport, checked_shape
-from gankit.sampling import LatentPrior, generate
+from gankit.metrics.finite import require_finite
+from gankit.metrics.result import QualityReport
+from gankit.metrics.samples import as_sampler, checked_shape
+from gankit.sampling import Source
 
 STACKED_N = 26_000  # samples scored by VEEGAN / PacGAN
 EXTRACTOR = "digit-mnist5k"
@@ -69,7 +72,7 @@ class StackedModesReport:
     counts: tuple[int, ...] = ()
 
 
-class StackedModes:
+class StackedModes(Metric):
     """Torchmetrics-style Stacked MNIST mode counter: ``update`` images or labels, ``compute``, ``reset``.
 
     The state is one float64 histogram of 1,000 bins, so two metrics merge by adding ``counts``.
@@ -82,11 +85,9 @@ class StackedModes:
     """
 
     def __init__(self, extractor: FeatureExtractor | None = None) -> None:
+        super().__init__()
         self.extractor = extractor if extractor is not None else load_extractor(EXTRACTOR)
-        self.counts = torch.zeros(N_MODES, dtype=torch.float64)
-
-    def reset(self) -> None:
-        self.counts.zero_()
+        self.add_state("counts", torch.zeros(N_MODES, dtype=torch.float64))
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
         """Mode labels (N,) of stacked images (N, 3, H, W): the classifier's digit for each channel, combined."""
@@ -104,7 +105,8 @@ class StackedModes:
         self.counts += torch.bincount(labels, minlength=N_MODES).to(torch.float64)
 
     def update(self, images: torch.Tensor) -> None:
-        self.update_labels(self.classify(images))
+        # a nan image still gets an argmax digit: it would be counted as a sample of some mode
+        self.update_labels(self.classify(require_finite(images, "Stacked MNIST modes", "images")))
 
     def compute(self) -> StackedModesReport:
         return StackedModesReport(
@@ -134,16 +136,17 @@ def real_stacked_modes(dataset: StackedDataset, split: str, n: int, seed: int,
     return metric.compute(), accuracy
 
 
-def generated_stacked_modes(G: nn.Module | Any, prior: LatentPrior, n: int, seed: int, device: torch.device | str,
+def generated_stacked_modes(G: nn.Module | Any, prior: Source, n: int, seed: int, device: torch.device | str,
                             extractor: FeatureExtractor, shape: tuple[int, ...]) -> StackedModesReport:
     """The metric on ``n`` samples of G, z from ``prior.sample(n, seed=seed)``, generated in chunks. ``G``
     may be a sampler with ``draw(n, seed, device)`` (:class:`gankit.drs.RejectionSampler`): it returns its
     ``n`` accepted samples at once (26,000 Stacked MNIST images are 245 MB), classified in chunks."""
     metric = StackedModes(extractor)
-    if isinstance(G, nn.Module):
-        chunks = (generate(G, z) for z in prior.sample(n, seed=seed, device=device).split(CHUNK))
+    sampler = as_sampler(G, prior)  # a plain G is sampled through its source, like every evaluation
+    if hasattr(sampler, "draw_chunks"):
+        chunks = sampler.draw_chunks(n, seed, device, CHUNK)
     else:
-        chunks = G.draw(n, seed=seed, device=device).split(CHUNK)
+        chunks = sampler.draw(n, seed=seed, device=device).split(CHUNK)
     for fake in chunks:
         metric.update(checked_shape(fake, shape))
     return metric.compute()
@@ -162,7 +165,7 @@ class StackedQualityReport(QualityReport):
         return [f"{figure}  | {where}"]
 
 
-def stacked_report(G: nn.Module, prior: LatentPrior, dataset: StackedDataset, split: str = "test",
+def stacked_report(G: nn.Module | Any, prior: Source, dataset: StackedDataset, split: str = "test",
                    n: int | None = None, seed: int = 0, device: torch.device | str = "cpu",
                    extractor: FeatureExtractor | None = None,
                    base: dict[str, Any] | None = None) -> StackedQualityReport:
@@ -203,6 +206,6 @@ def stacked_report(G: nn.Module, prior: LatentPrior, dataset: StackedDataset, sp
         "extractor": extractor.name,
         "extractor_sha256": extractor.sha256,
         "seed": seed,
-        "z_dim": prior.dim,
+        "z_dim": getattr(prior, "dim", None),
     }
     return StackedQualityReport("stacked_modes", values, fingerprint)

@@ -92,11 +92,11 @@ def test_real_vs_real_is_the_sqrtm_fid_of_the_two_real_feature_sets(digits):
     # A train split of exactly N = 180 images: whatever permutation draws the real subsets, they are the
     # whole train and test splits, so the real-vs-real figures are fixed numbers we can recompute.
     train = digits.split("train")
-    small = Dataset(digits.info, {"train": Split(train.x[:180], train.y[:180]), "val": digits.split("val"),
-                                  "test": digits.split("test")})
-    report = evaluate_generator(Replay(torch.flip(digits.split("test").x, [0])), 3, dataset=small)
+    small = Dataset(digits.info, {"train": Split(train.x[:180], train.y[:180], x_max=train.x_max),
+                                  "val": digits.split("val"), "test": digits.split("test")})
+    report = evaluate_generator(Replay(torch.flip(digits.split("test").float_x(), [0])), 3, dataset=small)
     extractor = load_extractor("digit-digits")
-    ref, rr = extractor(digits.split("test").x), extractor(train.x[:180])
+    ref, rr = extractor(digits.split("test").float_x()), extractor(train.float_x(slice(0, 180)))
     v = report.values
     # Measured: 1e-11 relative to scipy (the singular covariances cost scipy's sqrtm some digits).
     assert v["fid_real_vs_real"] == pytest.approx(sqrtm_fid(ref, rr), rel=1e-9)
@@ -202,3 +202,22 @@ def test_data_without_a_figure_says_why(digits):
     report = evaluate_generator(Replay(torch.zeros(4, 3, 32, 32)), 2, dataset=colour)
     assert report.kind == "none" and "(3, 32, 32)" in report.lines()[0]
     assert isinstance(report, QualityReport) and report.to_dict()["fingerprint"]["dataset"] == "cifar-like"
+
+
+def test_non_finite_generator_on_a_mixture_is_kind_none_not_an_error(ring):
+    rows = ring.centres.repeat(400, 1)
+    rows[7] = float("inf")
+    report = evaluate_generator(Replay(rows), 2, dataset=ring, n=500)
+    assert report.kind == "none" and report.values == {"non_finite_generated": 1}
+    assert report.lines() == ["no quality figure: G produced 1 non-finite samples of 500 (a diverged generator): "
+                              "no mode figure"]
+
+
+def test_true_samples_are_the_shared_reference_subset(ring):
+    from gankit.metrics.modes import mode_metrics
+    from gankit.metrics.samples import real_subset
+
+    report = evaluate_generator(Replay(ring.centres), 2, dataset=ring, n=300, seed=4)
+    true = mode_metrics(real_subset(ring.split("test").x, 300, 4, "reference"), ring.centres, float(ring.std), 3.0)
+    assert report.values["true_reverse_kl"] == true.reverse_kl and report.values["true_hq_fraction"] == true.hq_fraction
+    assert report.fingerprint["reference_sha256"] == ring.split("test").content_sha256()
