@@ -164,10 +164,7 @@ def train(
                     batch = stream.next()
                     with amp.autocast():
                         d = model.d_step(batch)
-                    opt_d.zero_grad(set_to_none=True)
-                    amp.backward(d.loss, "d")
-                    dist.average_gradients(d_params)
-                    amp.step(opt_d, "d")
+                    _update(opt_d, d_params, d.loss, "d", amp, dist)
                     model.after_d_step()
                     watch.add("d_loss", d.loss, step + 1)
                     _accumulate(sums, d.stats, 1.0 / cfg.train.d_steps)
@@ -177,10 +174,7 @@ def train(
                 frozen = _freeze(model) if model.adversarial else []  # G's step: no gradients for D's weights
                 with amp.autocast():
                     g = model.g_step(batch)
-                opt_g.zero_grad(set_to_none=True)
-                amp.backward(g.loss, "g")
-                dist.average_gradients(g_params)
-                amp.step(opt_g, "g")
+                _update(opt_g, g_params, g.loss, "g", amp, dist)
                 _unfreeze(frozen)
                 watch.add("g_loss", g.loss, step + 1)
                 _accumulate(sums, g.stats, 1.0)
@@ -261,6 +255,16 @@ def _run_name(cfg: Config) -> str:
     """e.g. ``mnist5k-dcgan-nonsaturating``; a model other than the plain GAN leads: ``mnist5k-acgan-dcgan-...``."""
     model = "" if cfg.model.name == "gan" else f"{cfg.model.name}-"
     return f"{cfg.data.name}-{model}{cfg.net.name}-{cfg.objective.name}"
+
+
+def _update(opt: torch.optim.Optimizer, params: list[nn.Parameter], loss: torch.Tensor, side: str,
+            amp: Precision, dist: Dist) -> None:
+    """One optimiser step of one player: backward (loss-scaled under fp16), the gradients averaged over
+    the processes (data-parallel), then the step (unscaled, skipped on overflow under fp16)."""
+    opt.zero_grad(set_to_none=True)
+    amp.backward(loss, side)
+    dist.average_gradients(params)
+    amp.step(opt, side)
 
 
 def _freeze(model: Model) -> list[nn.Parameter]:
