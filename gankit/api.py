@@ -14,7 +14,6 @@ from gankit.engine.checkpoint import Checkpoint, load_latest
 from gankit.engine.rundir import RunDir
 from gankit.errors import CheckpointError, GankitError
 from gankit.models import Model, build_model
-from gankit.sampling import generate
 from gankit.viz import save_samples
 
 
@@ -78,7 +77,7 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
         x = sampler.draw(n, seed=seed, device=device)
         which += f" + DRS (acceptance {100 * sampler.stats.acceptance:.1f} %)"
     else:
-        x = generate(G, _sample_rows(model, cfg, n, seed, device, label))
+        x = _samples(model, G, cfg, n, seed, device, label)
     dataset = build_dataset(cfg.data) if x.dim() == 2 else None
     what = f", class {label}" if label is not None else ""
     return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}{what}")
@@ -95,13 +94,14 @@ def drs_sampler(cfg: Config, model: Model, G: nn.Module, device: str | torch.dev
         raise GankitError(f"--drs: {str(e).removeprefix('eval.drs: ')}") from None
 
 
-def _sample_rows(model: Model, cfg: Config, n: int, seed: int, device, label: int | None) -> torch.Tensor:
-    """G's input rows for ``sample``: n rows of class ``label``, the class-by-row grid, or n plain draws."""
-    classes = getattr(model.prior, "num_classes", None)  # set by class- and code-conditioned priors
+def _samples(model: Model, G: nn.Module, cfg: Config, n: int, seed: int, device, label: int | None) -> torch.Tensor:
+    """What ``sample`` draws through the model: n samples of class ``label``, the source's grid (one class
+    per row for conditional sources), or n plain samples."""
+    classes = getattr(model.source, "num_classes", None)  # set by class- and code-conditioned sources
     if label is None:
-        return model.prior.grid(n, seed, device) if classes else model.prior.sample(n, seed=seed, device=device)
+        return model.sample_grid(n, seed, device, G=G) if classes else model.sample(n, seed, device, G=G)
     if not classes:
         raise GankitError(f"--class: this run's model ({cfg.model.name}) is unconditional; drop --class")
     if not 0 <= label < classes:
         raise GankitError(f"--class: {label} is not a class of this run; choose 0..{classes - 1}")
-    return model.prior.sample(n, seed=seed, device=device, y=torch.full((n,), label, dtype=torch.long))
+    return model.sample(n, seed, device, G=G, y=torch.full((n,), label, dtype=torch.long))

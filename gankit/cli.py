@@ -66,9 +66,9 @@ def _train(args: argparse.Namespace) -> int:
         if args.dry_run:
             from gankit.engine.checkpoint import load_latest
             from gankit.engine.rundir import RunDir
-            from gankit.engine.trainer import _resumed_config
+            from gankit.engine.trainer import resumed_config
 
-            cfg = _resumed_config(load_latest(RunDir.open(args.resume).checkpoints), args.overrides)
+            cfg = resumed_config(load_latest(RunDir.open(args.resume).checkpoints), args.overrides)
             print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
             return 0
         from gankit.engine.trainer import train

@@ -39,7 +39,14 @@ class RunDir:
             root = Path(root)
             root.mkdir(parents=True, exist_ok=True)
             taken = [int(m.group(1)) for p in root.iterdir() if (m := RUN_RE.match(p.name))]
-            path = root / f"{max(taken, default=-1) + 1:05d}-{name}"
+            number = max(taken, default=-1) + 1
+            while True:  # two runs started at once must not share a number: mkdir is the arbiter
+                path = root / f"{number:05d}-{name}"
+                try:
+                    path.mkdir()
+                    return cls(path)
+                except FileExistsError:
+                    number += 1
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 

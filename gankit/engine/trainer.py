@@ -5,8 +5,15 @@ Each generator step is preceded by ``train.d_steps`` discriminator steps (the k 
 to the model (``gankit.models``); the loop only runs backward and the optimisers, keeps the EMA of G,
 logs, draws sample grids and writes checkpoints.
 
-A first Ctrl-C (SIGINT) finishes the current step, writes a checkpoint and stops cleanly; a second one
-stops at once. ``gankit train --resume RUN_DIR`` then continues exactly where it stopped.
+A first Ctrl-C (SIGINT) or a SIGTERM (a scheduler pre-empting the job) finishes the current step,
+writes a checkpoint and stops cleanly; a second Ctrl-C stops at once. ``gankit train --resume RUN_DIR``
+then continues exactly where it stopped. A loss or weight that turns nan or inf stops the run before
+anything of it is saved (:mod:`gankit.engine.faults`).
+
+Under ``torchrun`` every process runs this same loop on its share of each global batch, the gradients
+are averaged over the processes after each backward, and rank 0 alone writes the run folder
+(:mod:`gankit.engine.distributed`). ``train.precision`` wraps the steps in autocast
+(:mod:`gankit.engine.precision`), ``train.compile`` the networks in ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -100,7 +107,7 @@ def train(
     if resume is not None:
         run = RunDir.open(resume)
         ckpt = load_latest(run.checkpoints)
-        cfg = _resumed_config(ckpt, overrides)
+        cfg = resumed_config(ckpt, overrides)
     else:
         cfg = load_config(base=config.to_dict() if isinstance(config, Config) else dict(config or {}),
                           overrides=list(overrides))
@@ -236,7 +243,7 @@ def train(
 # Helpers of the loop, in the order the loop uses them.
 
 
-def _resumed_config(ckpt: Checkpoint, overrides) -> Config:
+def resumed_config(ckpt: Checkpoint, overrides) -> Config:
     decay = ckpt.meta["config"]["train"].get("lr_decay", "none")
     for text in overrides:
         path = parse_override(text)[0]
