@@ -140,7 +140,8 @@ def train(
         opt_d = (torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
                  if model.adversarial else None)
         g_params, d_params = model.g_parameters(), model.d_parameters()
-        ema = EMA(model.nets["G"], cfg.train.ema.half_life_images, cfg.train.ema.rampup) if cfg.train.ema.enabled else None
+        ema = (EMA(model.nets["G"], cfg.train.ema.half_life_images, cfg.train.ema.rampup)
+               if cfg.train.ema.enabled and model.generative else None)
         amp = Precision(cfg.train.precision, device)
         step, images_seen = 0, 0
         if ckpt is not None:
@@ -149,7 +150,7 @@ def train(
                 run.truncate_metrics(after_step=step)
                 print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
         n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
-        fixed_inputs = model.source.grid(n_fixed, FIXED_Z_SEED, device)
+        fixed_inputs = model.source.grid(n_fixed, FIXED_Z_SEED, device) if model.generative else None
         writer = _tensorboard(run, cfg) if dist.is_main else None
         if writer is not None:
             cleanup.callback(writer.close)
@@ -203,7 +204,8 @@ def train(
                          images_seen, time.perf_counter() - t0)
                     sums, last_log = {}, step
                 bar.update(1)
-                if dist.is_main and (_due(step, cfg.train.sample_every, cfg.train.steps) or stopping):
+                if dist.is_main and model.generative and (_due(step, cfg.train.sample_every, cfg.train.steps)
+                                                          or stopping):
                     _save_grid(run, dataset, ema.G_ema if ema else model.nets["G"], fixed_inputs, step)
                 if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stopping:
                     watch.check(dist, run, model)  # never a checkpoint of non-finite weights
@@ -215,21 +217,22 @@ def train(
                     break
 
         # ---- finish: the quality figure (rank 0) ----------------------------------------------------------
-        G_final = ema.G_ema if ema is not None else model.nets["G"]
+        G_final = ema.G_ema if ema is not None else model.nets["G"] if model.generative else None
         quality = quality_drs = None
         if interrupted:
             if dist.is_main:
                 print(f"stopped at step {step}; continue with: gankit train --resume {run.path}", flush=True)
         elif cfg.eval.at_end and dist.is_main:
-            quality = _quality(cfg, dataset, G_final, model.prior, device, "G_ema" if ema else "G")
-            run.write_json("quality.json", quality.to_dict())
-            for line in quality.lines():
-                print(line, flush=True)
-            if cfg.eval.drs.enabled:
-                quality_drs = _quality_drs(cfg, dataset, G_final, model, stream.split, device, "G_ema" if ema else "G")
-                run.write_json("quality_drs.json", quality_drs.to_dict())
-                for line in quality_drs.lines():
-                    print(f"with DRS: {line}", flush=True)
+            if model.generative:
+                quality = _quality(cfg, dataset, G_final, model.prior, device, "G_ema" if ema else "G")
+                run.write_json("quality.json", quality.to_dict())
+                for line in quality.lines():
+                    print(line, flush=True)
+                if cfg.eval.drs.enabled:
+                    quality_drs = _quality_drs(cfg, dataset, G_final, model, stream.split, device, "G_ema" if ema else "G")
+                    run.write_json("quality_drs.json", quality_drs.to_dict())
+                    for line in quality_drs.lines():
+                        print(f"with DRS: {line}", flush=True)
             figures = model.final_figures(dataset, cfg.eval.split)
             if figures:
                 run.write_json("model_figures.json", figures)

@@ -55,8 +55,12 @@ class Model(nn.Module):
 
     adversarial: bool = True
     """False for a family without a discriminator step (the VAE baseline): the trainer skips D."""
+    generative: bool = True
+    """False for a family without a generator (domain-adversarial training: a feature extractor and two
+    classifiers): the trainer then keeps no EMA, draws no sample grids and computes no quality figure;
+    the family reports through :meth:`final_figures`. Its nets need no "G"; ``source`` may be None."""
 
-    def __init__(self, nets: dict[str, nn.Module], source: Source) -> None:
+    def __init__(self, nets: dict[str, nn.Module], source: Source | None) -> None:
         super().__init__()
         self.nets = nn.ModuleDict(nets)
         self.source = source

@@ -165,3 +165,59 @@ def test_streamed_folder_trains_like_in_memory_and_resumes_exactly(tiny_image_co
     resumed = train(resume=part.run_dir, progress=False)
     assert resumed.step == streamed.train.steps and not resumed.interrupted
     assert_same(weights(full.run_dir), weights(resumed.run_dir))
+
+
+class _Probe(torch.nn.Module):
+    """A linear classifier on flattened samples: the whole of a family without a generator."""
+
+    def __init__(self, dim: int, k: int) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(dim, k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x.flatten(1))
+
+
+def _register_probe_family():
+    from gankit.models.base import Model, StepResult
+    from gankit.registry import MODELS
+
+    class ProbeModel(Model):
+        adversarial, generative = False, False
+
+        def g_parameters(self):
+            return list(self.nets["C"].parameters())
+
+        def d_parameters(self):
+            return []
+
+        def g_step(self, batch):
+            loss = torch.nn.functional.cross_entropy(self.net("C")(batch.x), batch.y)
+            return StepResult(loss, {"ce": loss.detach()})
+
+        def final_figures(self, dataset, split):
+            test = dataset.split(split)
+            with torch.no_grad():
+                acc = float((self.nets["C"](test.float_x()).argmax(1) == test.y).float().mean())
+            return {"lines": [f"probe accuracy {acc:.3f}"], "values": {"accuracy": acc}, "fingerprint": {}}
+
+    if "test-probe" not in MODELS:
+        MODELS.register("test-probe", "a linear classifier (tests only)")(
+            lambda cfg, info, device: ProbeModel({"C": _Probe(info.dim, info.num_classes)}, None).to(device))
+
+
+def test_a_family_without_generator_trains_reports_and_resumes(tmp_path):
+    _register_probe_family()
+    cfg = load_config(overrides=["model=test-probe", "data.name=digits", "train.steps=12", "train.batch_size=32",
+                                 "train.checkpoint_every=5", "train.sample_every=2", "train.log_every=4",
+                                 "train.tensorboard=false", "eval.at_end=true", "train.ema=true"])
+    full = train(cfg, run_dir=tmp_path / "full", progress=False)
+    assert full.G_ema is None and full.quality is None  # no generator: no EMA, no quality figure
+    assert not (full.run_dir / "samples").exists() and not (full.run_dir / "quality.json").exists()
+    figures = json.loads((full.run_dir / "model_figures.json").read_text())
+    assert 0.0 <= figures["values"]["accuracy"] <= 1.0
+    assert {k.split(".")[0] for k in weights(full.run_dir)} == {"C", "opt_g", "rng"}
+    part = train(cfg, run_dir=tmp_path / "part", progress=False, on_step=lambda step: step == 7)
+    resumed = train(resume=part.run_dir, progress=False)
+    assert_same(weights(full.run_dir), weights(resumed.run_dir))
+    assert [r["step"] for r in full.history] == [4, 8, 12] and full.history[0]["ce"] > full.history[-1]["ce"]
