@@ -18,6 +18,7 @@ from gankit.metrics.fid import mmd2_unbiased
 from gankit.metrics.quality import QualityReport, evaluate_generator
 from gankit.sampling import latent
 from gankit.version import gankit_version
+from tests.references import sqrtm_fid
 
 
 class Replay(nn.Module):
@@ -70,22 +71,6 @@ def test_generator_replaying_the_test_split_scores_fid_zero(digits):
     assert fp["extractor_sha256"] == load_extractor("digit-digits").sha256
     assert fp["kid_subsets"] == 1 and fp["kid_subset_size"] == 180  # subset size = both n: one subset
     assert fp["gankit_version"] == gankit_version() != "unknown"
-
-
-def sqrtm_fid(a: torch.Tensor, b: torch.Tensor) -> float:
-    """pytorch-fid's formula on two feature sets: numpy mean/cov, scipy.linalg.sqrtm, real part."""
-    import warnings
-
-    import numpy as np
-    import scipy.linalg
-
-    a, b = a.double().numpy(), b.double().numpy()
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dead ReLU features make the covariances singular
-        covmean = np.real(scipy.linalg.sqrtm(s1 @ s2))
-    diff = a.mean(0) - b.mean(0)
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
 def test_real_vs_real_is_the_sqrtm_fid_of_the_two_real_feature_sets(digits):

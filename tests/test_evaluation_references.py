@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from gankit.metrics.fid_inf import extrapolate
 from gankit.metrics.prdc import prdc
 from gankit.sampling import generate
 from tests.conftest import TINY_IMAGE
+from tests.references import sqrtm_fid
 
 N_TEST = 180  # the digits test (and val) split
 # rampup off: G_ema stays near its start (half-life 10,000 images, 192 seen) while G moves, so the
@@ -71,17 +71,6 @@ def fake_of(run: Path, ema: bool, n: int, seed: int) -> torch.Tensor:
     """What G (or G_ema) makes of the prior's seeded rows, loaded through the public API."""
     _, G, _ = load_generator(run, ema=ema)
     return generate(G, load_run(run)[1].prior.sample(n, seed=seed))
-
-
-def sqrtm_fid(a: torch.Tensor, b: torch.Tensor) -> float:
-    """pytorch-fid's formula: numpy mean/cov, scipy.linalg.sqrtm, real part."""
-    a, b = a.double().numpy(), b.double().numpy()
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dead ReLU features make both covariances singular
-        covmean = np.real(scipy.linalg.sqrtm(s1 @ s2))
-    diff = a.mean(0) - b.mean(0)
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
 def unscaled_logits(extractor, images: torch.Tensor) -> torch.Tensor:
