@@ -72,6 +72,10 @@ def main() -> None:
         "2p x 1t / 1p x 1t": [a / b for a, b in zip(times["1p x 1t"], times["2p x 1t"])],
         "bf16 / fp32": [a / b for a, b in zip(times["1p x 2t"], times["bf16"])],
     }
+    med = {k: statistics.median(v) for k, v in ratio.items()}
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    bf16_units = ("this CPU has " + ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f in flags)
+                  if "bf16" in flags else "this CPU reports none")
     rows = "\n".join(f"| {n} | {statistics.median(times[n]):.2f} | {args.steps / statistics.median(times[n]):.2f} | "
                      f"{min(times[n]):.2f} - {max(times[n]):.2f} |" for n in names)
     ratios = "\n".join(f"| {k} | **{statistics.median(v):.2f}** | {', '.join(f'{q:.2f}' for q in v)} |"
@@ -94,9 +98,11 @@ Throughput ratios (above 1: the first is faster), median and per round:
 `2p x 1t` is `torchrun --nproc_per_node=2 -m gankit train` with the gloo backend: the same global batch
 (32 per process), the gradients of each optimiser step averaged with one all-reduce. On a 2-core machine
 it competes with one process using both cores through PyTorch's intra-op threads, so this measures the
-cost of the process-level scheme, not a speed-up a larger machine would show. bf16 on this CPU: autocast
-inserts casts around every matmul and convolution, and the CPU has no bf16 matrix units, so expect it to
-be slower here; bf16 is for GPUs (and CPUs with AMX / AVX512-BF16).
+cost of the process-level scheme, not a speed-up a larger machine would show: two single-threaded
+processes reach {med['2p x 1t / 1p x 1t']:.2f}x one single-threaded process (ideal 2x; each process also pays
+the all-reduces, the buffer broadcasts of the generator's BatchNorm and the per-step stop agreement) and
+{med['2p x 1t / 1p x 2t']:.2f}x one process with two threads. bf16 / fp32 = {med['bf16 / fp32']:.2f}x: whether
+bf16 helps on a CPU depends on bf16 units ({bf16_units}). Rounds are noisy on a shared machine; read the medians.
 """
     print(f"wrote {write_section('scale', body)}")
 
