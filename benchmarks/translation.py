@@ -130,14 +130,16 @@ def main() -> None:
         tmp = Path(tmp_name)
         if "ablation" in parts:
             for name in args.rows.split(","):
-                res.setdefault("ablation", {})[name] = run_row("mnist5k-edges-pix2pix", ABLATION[name], args.steps,
+                res.setdefault("ablation", {})
+                res["ablation"][name] = run_row("mnist5k-edges-pix2pix", ABLATION[name], args.steps,
                                                                args.seed, tmp, f"ablation-{len(res['ablation'])}")
                 res["ablation"] = {k: res["ablation"][k] for k in ABLATION if k in res["ablation"]}  # table order
                 print(name, res["ablation"][name]["figures"]["lines"], flush=True)
                 save()
         if "tasks" in parts:
             for kind in TASKS:
-                res.setdefault("tasks", {})[kind] = run_row(f"mnist5k-{kind}-pix2pix", [], args.steps, args.seed,
+                res.setdefault("tasks", {})
+                res["tasks"][kind] = run_row(f"mnist5k-{kind}-pix2pix", [], args.steps, args.seed,
                                                             tmp, f"task-{kind}")
                 print(kind, res["tasks"][kind]["figures"]["lines"], flush=True)
                 save()

@@ -61,8 +61,8 @@ class TranslationSource(Source):
 
     ``sample(n, seed)`` returns ``(x_a, masks)``: n inputs in the order of a permutation seeded with
     ``seed`` (wrapping around when n > N, so n = N translates every input once) and n rows of dropout
-    masks from the same generator; ``grid(n, seed)`` the first n inputs in split order. ``targets`` are the
-    inputs' true images (for grids). Without dropout (``noise_dim`` 0) it returns ``x_a`` alone.
+    masks from the same generator; ``grid(n, seed)`` n evenly spaced inputs in split order. ``targets`` are the
+    inputs' true images (for grids); a grid shows evenly spaced rows (:meth:`grid_rows`). Without dropout (``noise_dim`` 0) it returns ``x_a`` alone.
     """
 
     latent = False
@@ -92,9 +92,12 @@ class TranslationSource(Source):
         idx = perm.repeat(math.ceil(n / len(perm)))[:n]
         return self._with_noise(self.inputs[idx], g, device)
 
+    def grid_rows(self, n: int) -> torch.Tensor:
+        """The reference rows a grid of n shows: n evenly spaced rows (every class of a split sorted by class)."""
+        return torch.arange(n) * len(self.inputs) // n if n <= len(self.inputs) else torch.arange(n) % len(self.inputs)
+
     def grid(self, n: int, seed: int, device: torch.device | str = "cpu"):
-        idx = torch.arange(n) % len(self.inputs)
-        return self._with_noise(self.inputs[idx], torch.Generator().manual_seed(seed), device)
+        return self._with_noise(self.inputs[self.grid_rows(n)], torch.Generator().manual_seed(seed), device)
 
     def __repr__(self) -> str:
         return (f"TranslationSource({self.name}, {len(self.inputs)} inputs {tuple(self.inputs.shape[1:])}, "
@@ -163,13 +166,13 @@ class Pix2Pix(Model):
 
     def sample_grid(self, n: int, seed: int, device: torch.device | str = "cpu",
                     G: torch.nn.Module | None = None) -> torch.Tensor:
-        """Input | output | target triplets of the first 3 m^2 reference pairs, m = max(1, isqrt(n // 3)):
+        """Input | output | target triplets of 3 m^2 reference pairs (the source's grid), m = max(1, isqrt(n // 3)):
         9 m^2 images, so a square grid (3 m per row) keeps every triplet on one row."""
         k = 3 * max(1, math.isqrt(n // 3)) ** 2
         inputs = self.source.grid(k, seed, device)
         out = generate(G if G is not None else self.nets["G"], inputs)
         x_a = (inputs[0] if isinstance(inputs, tuple) else inputs).cpu()
-        target = self.source.targets[torch.arange(k) % len(self.source.targets)]
+        target = self.source.targets[self.source.grid_rows(k)]
         c = max(x_a.shape[1], out.shape[1])
         tiles = [t.expand(-1, c, -1, -1) for t in (x_a, out, target)]
         return torch.stack(tiles, dim=1).reshape(3 * k, c, *out.shape[2:])
