@@ -37,6 +37,13 @@ def sample(*args, **kwargs):
     return _sample(*args, **kwargs)
 
 
+def translate(*args, **kwargs):
+    """See :func:`gankit.api.translate` (the twin of ``gankit translate``)."""
+    from gankit.api import translate as _translate
+
+    return _translate(*args, **kwargs)
+
+
 def evaluate(*args, **kwargs):
     """See :func:`gankit.evaluation.evaluate` (the twin of ``gankit eval``)."""
     from gankit.evaluation import evaluate as _evaluate
@@ -44,5 +51,5 @@ def evaluate(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
-__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "GankitError", "ConfigError", "DataError",
+__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "translate", "GankitError", "ConfigError", "DataError",
            "CheckpointError", "__version__"]

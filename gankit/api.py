@@ -1,4 +1,4 @@
-"""Python API functions that mirror CLI commands not covered by the trainer (``gankit sample``)."""
+"""Python API functions that mirror CLI commands not covered by the trainer (``gankit sample``, ``gankit translate``)."""
 
 from __future__ import annotations
 
@@ -98,10 +98,65 @@ def _samples(model: Model, G: nn.Module, cfg: Config, n: int, seed: int, device,
     """What ``sample`` draws through the model: n samples of class ``label``, the source's grid (one class
     per row for conditional sources), or n plain samples."""
     classes = getattr(model.source, "num_classes", None)  # set by class- and code-conditioned sources
-    if label is None:
-        return model.sample_grid(n, seed, device, G=G) if classes else model.sample(n, seed, device, G=G)
+    if label is None:  # a source with its own layout: classes by row, or a translation's input | output | target
+        laid_out = classes or not model.source.latent
+        return model.sample_grid(n, seed, device, G=G) if laid_out else model.sample(n, seed, device, G=G)
     if not classes:
         raise GankitError(f"--class: this run's model ({cfg.model.name}) is unconditional; drop --class")
     if not 0 <= label < classes:
         raise GankitError(f"--class: {label} is not a class of this run; choose 0..{classes - 1}")
     return model.sample(n, seed, device, G=G, y=torch.full((n,), label, dtype=torch.long))
+
+
+def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int | None = 0, ema: bool = False,
+              device: str | torch.device = "cpu") -> list[Path]:
+    """Apply a trained pix2pix run's G to an image file or a folder of images; the twin of ``gankit translate``.
+
+    Each image is read as the run's inputs were (grey images are repeated to RGB for a 3-channel G; a
+    colour image for a 1-channel G is an error), center-cropped and resized to G's input side, translated
+    with dropout masks seeded by ``seed`` (None: no dropout) and written to ``out/NAME.png``. Returns the
+    paths written. Bad input (no such file, no images, an unreadable image, a run that is not pix2pix) is
+    a :class:`GankitError` naming it.
+
+    Example::
+
+        gankit.translate("runs/00003-mnist5k-edges-pix2pix-dcgan-nonsaturating", "my-edges/", "translated/")
+    """
+    from PIL import Image
+
+    from gankit.data.folder import IMAGE_EXTENSIONS, FolderImages
+
+    source = Path(input).expanduser()
+    if not source.exists():
+        raise GankitError(f"--input: {source} does not exist; give an image file or a folder of images")
+    if source.is_dir():
+        paths = sorted(p for p in source.iterdir()
+                       if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not paths:
+            raise GankitError(f"--input: {source} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    else:
+        paths = [source]
+    cfg, model, ckpt = load_run(run_dir, device)
+    if not hasattr(model, "translate"):
+        raise GankitError(f"{run_dir}: this run's model is {cfg.model.name!r}; translate applies the G of a "
+                          "pix2pix run (model=pix2pix)")
+    G = pick_generator(model, ckpt, ema)
+    channels, side = model.source.inputs.shape[1], model.source.inputs.shape[-1]
+    reader = FolderImages(paths, rgb=channels == 3, image_size=side, shape=())
+    images = []
+    for i, path in enumerate(paths):
+        image = reader.read(i)
+        if image.shape[0] != channels:
+            raise GankitError(f"{path}: a {image.shape[0]}-channel image, but this run's G takes {channels}-channel "
+                              "(grey) images; convert it to greyscale first")
+        images.append(image)
+    outputs = model.translate(torch.stack(images), seed=seed, G=G)
+    folder = Path(out).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = ((outputs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    written = []
+    for path, pix in zip(paths, pixels):
+        target = folder / f"{path.stem}.png"
+        Image.fromarray(pix[..., 0] if pix.shape[-1] == 1 else pix).save(target)
+        written.append(target)
+    return written

@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
                    "(sample metrics; mre, jacobian and dstar still measure G itself)")
     e.add_argument("--device", default="cpu")
 
+    tr = sub.add_parser("translate", help="apply a trained pix2pix run's G to an image or a folder of images")
+    tr.add_argument("run_dir")
+    tr.add_argument("--input", required=True, metavar="FILE_OR_FOLDER", help="an image, or a folder of images")
+    tr.add_argument("--out", required=True, metavar="DIR", help="where the translations go (NAME.png each)")
+    tr.add_argument("--seed", type=int, default=0, help="seed of G's dropout masks (its noise; default 0)")
+    tr.add_argument("--no-noise", action="store_true", help="no dropout: the mean translation")
+    tr.add_argument("--ema", action="store_true", help="use the EMA of G")
+    tr.add_argument("--device", default="cpu")
+
     sub.add_parser("presets", help="list the named presets")
     return p
 
@@ -106,6 +115,15 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _translate(args: argparse.Namespace) -> int:
+    from gankit.api import translate
+
+    written = translate(args.run_dir, args.input, args.out, seed=None if args.no_noise else args.seed,
+                        ema=args.ema, device=args.device)
+    print(f"wrote {len(written)} translation{'s' if len(written) != 1 else ''} to {args.out}")
+    return 0
+
+
 def _presets(args: argparse.Namespace) -> int:
     from gankit.config import list_presets
 
@@ -120,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gankit` console command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "eval": _eval, "presets": _presets}[args.command](args)
+        commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "presets": _presets}
+        return commands[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {e}", file=sys.stderr)
         return 2

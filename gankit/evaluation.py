@@ -94,6 +94,8 @@ def evaluate(
     run_dir = Path(run_dir)
     ctx = run_context(run_dir, n, split, seed, ema, device, cache, drs)
     names = resolve_metrics(metrics, ctx.image)
+    if metrics is None and not getattr(ctx.source, "latent", True):  # e.g. pix2pix: G translates images, no G(z)
+        names = [m for m in names if m not in ("mre", "jacobian")]
     results = run_metrics(ctx, names, None if log is None else lambda result: log(result.line()))
     report = EvalReport(run_dir, ctx.step, ctx.generator, results)
     path = run_dir / "eval.json"

@@ -32,8 +32,8 @@ class DataInfo:
     shape: tuple[int, ...]
     num_classes: int = 0
     extra_fields: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    """Batch fields beyond ``x`` and ``y``, as (name, per-sample shape) pairs (e.g. ``("x_b", (1, 28, 28))``
-    for the paired target of image-to-image data)."""
+    """Batch fields beyond ``x`` and ``y``, as (name, per-sample shape) pairs (e.g. ``("x_a", (1, 28, 28))``
+    for the input image of image-to-image data, whose ``x`` is the target: :mod:`gankit.data.paired`)."""
 
     @property
     def fields(self) -> dict[str, tuple[int, ...]]:

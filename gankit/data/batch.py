@@ -5,8 +5,8 @@ an image plus local coordinates) is a new field, never a new positional argument
 
 - ``x``: the samples (N, *shape), float32 (images in [-1, 1]); every dataset has it;
 - ``y``: class labels (N,) int64, -1 for an unlabelled sample; present only for labelled data;
-- further fields a dataset declares in :attr:`gankit.data.base.DataInfo.fields` (e.g. ``x_b``, the
-  paired target of image-to-image data, or ``domain``).
+- further fields a dataset declares in :attr:`gankit.data.base.DataInfo.fields` (e.g. ``x_a``, the
+  input image of image-to-image data whose ``x`` is the target, or ``domain``).
 
 Example::
 

@@ -10,6 +10,7 @@ from gankit.data.cifar import load_cifar10
 from gankit.data.digits import load_digits_dataset, load_mnist5k
 from gankit.data.folder import load_image_folder
 from gankit.data.idx import load_mnist_idx
+from gankit.data.paired import PAIRED_KINDS, load_mnist5k_paired, load_paired_folder
 from gankit.data.stacked import load_stacked_mnist
 from gankit.data.toy import TOY_DISTRIBUTIONS, make_toy
 from gankit.errors import ConfigError
@@ -57,4 +58,21 @@ DATASETS.register("cifar10", "CIFAR-10 python batches in data.root, split 45,000
 DATASETS.register("folder", "images in data.root/CLASS_NAME/ (or one unlabelled folder), split 80/10/10")(
     lambda cfg: load_image_folder(_root(cfg, "a folder of class folders of images"), cfg.image_size,
                                   cfg.memory_budget_mb)
+)
+
+
+def _paired_factory(kind: str):
+    def factory(cfg: DataConfig) -> Dataset:
+        return load_mnist5k_paired(kind)
+
+    return factory
+
+
+for _kind, _what in PAIRED_KINDS.items():
+    DATASETS.register(f"mnist5k-{_kind}", f"paired mnist5k, {_what}: x_a the input, x the target digit "
+                      "(mnist5k's splits and labels)")(_paired_factory(_kind))
+DATASETS.register("paired-folder", "image pairs data.root/A/NAME (input x_a) -> data.root/B/NAME (target x), "
+                  "split 80/10/10")(
+    lambda cfg: load_paired_folder(_root(cfg, "a folder holding A/ (inputs) and B/ (targets) with matching file names"),
+                                   cfg.image_size)
 )
