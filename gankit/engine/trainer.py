@@ -54,7 +54,6 @@ from gankit.engine.seed import rng_state, seed_everything, set_rng_state
 from gankit.errors import CheckpointError, ConfigError
 from gankit.models import Model, build_model
 from gankit.plugins import load_config
-from gankit.sampling import generate
 from gankit.version import __version__
 from gankit.viz import save_samples
 
@@ -150,7 +149,6 @@ def train(
                 run.truncate_metrics(after_step=step)
                 print(f"resumed {run.path} at step {step} from {ckpt.path.name}", flush=True)
         n_fixed = 2500 if dataset.info.kind == "vector" else cfg.train.grid_size  # plots want many points
-        fixed_inputs = model.source.grid(n_fixed, FIXED_Z_SEED, device) if model.generative else None
         writer = _tensorboard(run, cfg) if dist.is_main else None
         if writer is not None:
             cleanup.callback(writer.close)
@@ -206,7 +204,7 @@ def train(
                 bar.update(1)
                 if dist.is_main and model.generative and (_due(step, cfg.train.sample_every, cfg.train.steps)
                                                           or stopping):
-                    _save_grid(run, dataset, ema.G_ema if ema else model.nets["G"], fixed_inputs, step)
+                    _save_grid(run, dataset, model, ema.G_ema if ema else model.nets["G"], n_fixed, device, step)
                 if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stopping:
                     watch.check(dist, run, model)  # never a checkpoint of non-finite weights
                     if dist.is_main:
@@ -423,8 +421,10 @@ def _due(step: int, every: int, last: int) -> bool:
     return step == last or (every > 0 and step % every == 0)
 
 
-def _save_grid(run: RunDir, dataset: Dataset, G: nn.Module, fixed_z: torch.Tensor, step: int) -> None:
-    samples = generate(G, fixed_z)
+def _save_grid(run: RunDir, dataset: Dataset, model: Model, G: nn.Module, n: int, device, step: int) -> None:
+    """The family's grid (:meth:`Model.sample_grid`, e.g. input | output | target for pix2pix) from the
+    same seeded inputs at every step and after every resume."""
+    samples = model.sample_grid(n, FIXED_Z_SEED, device, G=G)
     save_samples(samples, run.samples / f"step-{step:07d}.png", dataset, title=f"step {step}")
 
 
