@@ -15,6 +15,7 @@ from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
 
 # Plugin modules (import order does not matter; each registers itself).
 import gankit.data.registry  # noqa: F401,E402
+import gankit.data.domains  # noqa: F401,E402
 import gankit.nets.mlp  # noqa: F401,E402
 import gankit.nets.dcgan  # noqa: F401,E402
 import gankit.nets.mlp_image  # noqa: F401,E402
