@@ -1,6 +1,6 @@
 """Digit domains for domain adaptation, built offline: MNIST-M, 28 x 28 sklearn digits, and two-domain data.
 
-- ``mnistm``: MNIST-M as Ganin et al. (2016, Section 5.1.1) built it: each mnist5k digit is blended with a
+- ``mnistm``: MNIST-M as Ganin et al. (2016) built it: each mnist5k digit is blended with a
   random 28 x 28 patch of a colour photograph, ``pixel = |patch - digit|`` per channel (uint8, the grey
   digit used on all three channels; the patch's photo and position are a seeded draw). Ganin et al. took
   the patches from BSDS500; here they come from the two colour photographs scikit-learn bundles

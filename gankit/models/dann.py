@@ -1,6 +1,6 @@
 """Domain-adversarial training of neural networks (DANN; Ganin & Lempitsky 2015, Ganin et al. 2016).
 
-Three networks, the paper's MNIST architecture (Ganin et al. 2016, Section 5.1.1 and Figure 4), sized
+Three networks, the paper's MNIST architecture (Ganin et al. 2016, the MNIST -> MNIST-M network), sized
 from the dataset's shape:
 
 - ``F``, the feature extractor: conv 5x5 (32) - ReLU - max-pool 2 - conv 5x5 (48) - ReLU - max-pool 2,
@@ -16,7 +16,7 @@ whose optimiser updates every parameter),
 (the domain term is the mean over the 2N source and target rows). The gradient reversal layer R_lambda is
 the identity forward and multiplies the gradient by -lambda backward, so D descends its loss while F
 ascends it (with weight lambda): F learns features that classify the source and that D cannot tell
-apart between domains. lambda follows the paper's schedule (Ganin et al. 2016, Section 5.2.2)
+apart between domains. lambda follows the paper's schedule (Ganin et al. 2016)
 
     lambda_p = lambda_max * (2 / (1 + exp(-gamma * p)) - 1),   gamma = 10,
 
