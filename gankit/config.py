@@ -33,8 +33,9 @@ class Strict(BaseModel):
 
 class DataConfig(Strict):
     name: str = "mnist5k"
-    """Dataset name: ring8, grid25, spiral, gauss1d, mog1d, digits, mnist5k, mnist-idx, cifar10, folder; paired
-    (x_a input -> x target): mnist5k-edges, mnist5k-masked, mnist5k-lowres, mnist5k-lowres14, paired-folder."""
+    """Dataset name: ring8, grid25, spiral, gauss1d, mog1d, digits, mnist5k, mnist-idx, cifar10, folder, mnistm,
+    digits28; paired (x_a input -> x target): mnist5k-edges, mnist5k-masked, mnist5k-lowres, mnist5k-lowres14,
+    paired-folder; two-domain: mnist5k-to-mnistm, digits28-to-mnist5k, mnist5k-to-digits28."""
     root: Path | None = None
     """Where a file dataset lives (a folder or a file); unused by the bundled datasets."""
     n_train: int = Field(50_000, ge=1)

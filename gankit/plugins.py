@@ -15,6 +15,7 @@ from gankit.registry import DATASETS, MODELS, NETS, OBJECTIVES
 
 # Plugin modules (import order does not matter; each registers itself).
 import gankit.data.registry  # noqa: F401,E402
+import gankit.data.domains  # noqa: F401,E402
 import gankit.nets.mlp  # noqa: F401,E402
 import gankit.nets.dcgan  # noqa: F401,E402
 import gankit.nets.mlp_image  # noqa: F401,E402
@@ -34,6 +35,7 @@ import gankit.models.cgan  # noqa: F401,E402
 import gankit.models.acgan  # noqa: F401,E402
 import gankit.models.infogan  # noqa: F401,E402
 import gankit.models.pix2pix  # noqa: F401,E402
+import gankit.models.dann  # noqa: F401,E402
 
 
 def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
