@@ -33,6 +33,7 @@ import gankit.models.latent_gan  # noqa: F401,E402
 import gankit.models.cgan  # noqa: F401,E402
 import gankit.models.acgan  # noqa: F401,E402
 import gankit.models.infogan  # noqa: F401,E402
+import gankit.models.lgan  # noqa: F401,E402
 
 
 def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
