@@ -38,11 +38,32 @@ so the tangents are orthogonal with length s. With ``tangent_scale: auto`` (the 
 from the data so that a typical draw z ~ N(0, z_std^2 I_k), whose norm is about z_std sqrt(k), moves x by
 about the distance to its nearest neighbour in the training set: s = d_NN / sqrt(k), d_NN the median,
 over the first 1,000 training images, of the L2 distance to the nearest other one of them
-(:func:`auto_tangent_scale`; digits: 5.9 -> s = 2.9 for k = 4). A number sets s directly.
+(:func:`auto_tangent_scale`; digits: d_NN = 2.10, s = 1.05 for k = 4; mnist5k: d_NN = 9.19, s = 3.25 for k = 8). A number sets s directly.
 
 J is computed through G's forward only: forward-mode automatic differentiation of z -> G(x, z) at z = 0
 along the k coordinate axes, by the same helper as the global orthonormal-Jacobian penalty
 (:func:`gankit.regularizers.ortho_jacobian.jacobian_along`, :func:`ortho_jacobian_penalty` with P = I_k).
+
+What the shared contracts lacked, and the work-arounds in this file (candidates for the core):
+
+1. The plain GAN step (:class:`gankit.models.gan.GAN`) calls ``self.G(inputs)`` with what ``sample_z`` drew,
+   one argument; a source of tuples (G's positional arguments) does not fit it. :class:`LocalizedGAN`
+   overrides the ``G`` property with a callable that unpacks a tuple (:class:`_Unpacked`), so the GAN step,
+   its objective hooks and its ``reg.*`` switches are reused unchanged. A ``Model.call_G(inputs)`` in
+   ``models/base.py`` (or ``generate``'s unpacking rule made public) would remove the override.
+2. ``Model.sample_z`` slices the global draw as one tensor under data-parallel training; for a tuple it
+   would slice the tuple. :meth:`LocalizedGAN.sample_z` slices each part.
+3. ``Regularizers.g_terms(G, D, z, ...)`` assumes z is G's latent rows (``reg.ortho_jacobian``); lgan
+   rejects that switch and applies its own penalty at z = 0.
+4. A model factory gets ``(cfg, info, device)`` but not the dataset, so the source's training images are
+   loaded a second time (``build_dataset(cfg.data)``), as ``ssgan`` does for its labelled pool.
+5. :func:`gankit.models.classifier.train_supervised` has no hook for an extra loss term, so
+   :func:`train_tangent_classifier` has its own (equivalent) loop; with ``weight=0`` it is the baseline.
+6. ``gankit sample`` lays out a grid only for sources with ``num_classes``; for lgan it draws n random
+   (x, z) pairs (``source.grid``, used by the training grids, is the row-per-image sweep).
+7. The end-of-run FID/KID scores G(x, z) with x a *training* image: a local G reproduces its base images
+   (G(x, 0) = x), so its FID against the test split sits near the train-vs-test real-vs-real value by
+   construction; it says how far the moves leave the data, not how well G generalises.
 
 Example::
 
@@ -251,7 +272,8 @@ def auto_tangent_scale(images: Split, local_dim: int, n: int = NN_IMAGES) -> flo
 
 class LocalizedGAN(GAN):
     """The plain GAN step (any objective, the reg.* switches of model=gan) on fakes G(x, z), plus the
-    orthonormal-tangent penalty at z = 0 on each real batch, logged as ``reg_tangent``.
+    orthonormal-tangent penalty at z = 0 on the first ``tangent_batch`` images of each real batch, logged
+    as ``reg_tangent``.
 
     Example::
 
@@ -261,11 +283,12 @@ class LocalizedGAN(GAN):
     """
 
     def __init__(self, G: LocalGenerator, D: nn.Module, objective: Objective, source: LocalSource,
-                 tangent_weight: float, tangent_scale: float, reg: Regularizers | None = None) -> None:
+                 tangent_weight: float, tangent_scale: float, reg: Regularizers | None = None,
+                 tangent_batch: int | None = None) -> None:
         super().__init__(G, D, objective, source.dim, reg)
         self.source = source  # GAN's constructor set a latent prior; G takes (x, z) instead
         self.local_dim = source.dim
-        self.tangent_weight, self.tangent_scale = tangent_weight, tangent_scale
+        self.tangent_weight, self.tangent_scale, self.tangent_batch = tangent_weight, tangent_scale, tangent_batch
 
     @property
     def G(self) -> _Unpacked:
@@ -283,7 +306,8 @@ class LocalizedGAN(GAN):
         g = super().g_step(batch)
         if self.tangent_weight == 0:
             return g
-        penalty = tangent_penalty(self.G, batch.x, self.local_dim, self.tangent_scale, self.tangent_weight)
+        x = batch.x[:self.tangent_batch]  # the first images of the batch (all when tangent_batch is None)
+        penalty = tangent_penalty(self.G, x, self.local_dim, self.tangent_scale, self.tangent_weight)
         return StepResult(g.loss + penalty, {**g.stats, "reg_tangent": penalty.detach()})
 
     def final_figures(self, dataset: Dataset, split: str) -> dict[str, Any]:
@@ -414,6 +438,12 @@ def tangent_smoothness(f: nn.Module, x: torch.Tensor, T: torch.Tensor) -> torch.
     return jv.pow(2).sum(1).view(k, n).sum(0).mean()
 
 
+def training_tangents(G: nn.Module, split: Split, local_dim: int, scale: float, chunk: int = 250) -> torch.Tensor:
+    """The tangents tau_i / s at z = 0 of every image of ``split``: (N, D, k), G frozen (no graph kept)."""
+    with torch.no_grad():
+        return torch.cat([tangents(G, x, local_dim, scale).detach() for x in split.float_x().split(chunk)])
+
+
 @dataclass
 class TangentClassifierResult:
     net: nn.Module
@@ -423,20 +453,24 @@ class TangentClassifierResult:
 
 
 def train_tangent_classifier(cfg, G: nn.Module, local_dim: int, scale: float, steps: int, weight: float,
-                             batch_size: int = 64, noise_std: float = 0.3, dropout: float = 0.0,
-                             dataset: Dataset | None = None, split: str = "test") -> TangentClassifierResult:
+                             batch_size: int = 64, smooth_batch: int = 32, noise_std: float = 0.3, dropout: float = 0.0,
+                             dataset: Dataset | None = None, split: str = "test",
+                             train_tangents: torch.Tensor | None = None) -> TangentClassifierResult:
     """The classifier of ``cfg`` (the semi-supervised GAN's D architecture, :func:`build_classifier`)
     trained with cross-entropy on the labelled training images plus ``weight`` * Omega_f on a batch of
-    all training images (labelled or not), the tangents t_i = tau_i / s of the trained local generator
+    ``smooth_batch`` of all training images (labelled or not), the tangents t_i = tau_i / s of the trained local generator
     ``G`` (computed once, G frozen). Adam(``cfg.train.lr_d``, ``cfg.train.betas``), seeded by ``cfg.seed``.
-    ``weight=0`` is exactly :func:`gankit.models.classifier.train_supervised`'s baseline loss."""
+    ``weight=0`` is exactly :func:`gankit.models.classifier.train_supervised`'s baseline loss.
+    ``train_tangents`` (N_train, D, k): the tangents of every training image, if already computed
+    (:func:`training_tangents`), so that several seeds share them."""
     from gankit.engine.seed import seed_everything
 
     dataset = dataset or build_dataset(cfg.data)
     train_split = dataset.train
     x_all = train_split.float_x()
-    with torch.no_grad():
-        T_all = torch.cat([tangents(G, chunk, local_dim, scale) for chunk in x_all.split(250)])
+    T_all = train_tangents
+    if weight > 0 and T_all is None:
+        T_all = training_tangents(G, train_split, local_dim, scale)
     seed_everything(cfg.seed, cfg.deterministic)
     x_lab, y_lab = labelled(train_split)
     net = build_classifier(cfg.net, dataset.info, noise_std, dropout, init_x=train_split.float_x(slice(0, INIT_BATCH)))
@@ -446,14 +480,15 @@ def train_tangent_classifier(cfg, G: nn.Module, local_dim: int, scale: float, st
         idx = torch.randint(len(x_lab), (min(batch_size, len(x_lab)),))
         loss = F.cross_entropy(net(x_lab[idx]), y_lab[idx])
         if weight > 0:
-            u = torch.randint(len(x_all), (batch_size,))
+            u = torch.randint(len(x_all), (smooth_batch,))
             loss = loss + weight * tangent_smoothness(net, x_all[u], T_all[u])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     seconds = time.perf_counter() - t0
     fingerprint = {"dataset": dataset.info.name, "labelled": len(x_lab), "split": split,
-                   "n_test": len(dataset.split(split)), "steps": steps, "batch_size": batch_size, "seed": cfg.seed,
+                   "n_test": len(dataset.split(split)), "steps": steps, "batch_size": batch_size,
+                   "smooth_batch": smooth_batch, "seed": cfg.seed,
                    "noise_std": noise_std, "dropout": dropout, "smoothness_weight": weight,
                    "local_dim": local_dim, "tangent_scale": scale}
     return TangentClassifierResult(net, classification_error(net, dataset.split(split)), seconds, fingerprint)
@@ -475,6 +510,9 @@ class LGANParams(Strict):
     distance of the training images / sqrt(local_dim) (module docstring)."""
     z_std: float = Field(1.0, gt=0)
     """Standard deviation of the local coordinates z drawn for the fakes."""
+    tangent_batch: int = Field(16, ge=1)
+    """The penalty's expectation over x is taken on the first this many images of each real batch (its
+    forward-mode pass costs k rows of G per image: on mnist5k with k = 8, 64 images cost ~20x G's own step)."""
 
     @field_validator("tangent_scale")
     @classmethod
@@ -505,7 +543,7 @@ def build_lgan(cfg, info, device) -> LocalizedGAN:
     scale = auto_tangent_scale(images, p.local_dim) if p.tangent_scale == "auto" else float(p.tangent_scale)
     source = LocalSource(images, p.local_dim, p.z_std)
     return LocalizedGAN(G.to(device), D.to(device), objective, source, p.tangent_weight, scale,
-                        Regularizers(cfg.reg, None)).to(device)
+                        Regularizers(cfg.reg, None), p.tangent_batch).to(device)
 
 
 build_lgan.objective_hooks = True  # type: ignore[attr-defined]  # the GAN step's hooks (samples, embeddings, ...)
@@ -514,4 +552,4 @@ build_lgan.applies_reg = True  # type: ignore[attr-defined]  # the reg.* switche
 
 __all__ = ["LGANParams", "LocalGenerator", "LocalSource", "LocalSpectrum", "LocalizedGAN", "auto_tangent_scale",
            "edit_grid", "local_dimension", "tangent_penalty", "tangent_smoothness", "tangents",
-           "train_tangent_classifier"]
+           "train_tangent_classifier", "training_tangents"]

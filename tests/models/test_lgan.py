@@ -145,7 +145,8 @@ def test_tangent_penalty_gradient_matches_finite_differences():
 
 def test_g_step_adds_the_weighted_tangent_penalty_on_the_real_batch():
     torch.manual_seed(0)
-    on = build_model(lgan("model.params.tangent_weight=0.5", "model.params.tangent_scale=2.0"), DIGITS, "cpu")
+    on = build_model(lgan("model.params.tangent_weight=0.5", "model.params.tangent_scale=2.0",
+                          "model.params.tangent_batch=4"), DIGITS, "cpu")
     off = build_model(lgan("model.params.tangent_weight=0"), DIGITS, "cpu")
     off.nets.load_state_dict(on.nets.state_dict())
     real = images(6, dtype=torch.float32)
@@ -153,7 +154,7 @@ def test_g_step_adds_the_weighted_tangent_penalty_on_the_real_batch():
     g_on = on.g_step(Batch(x=real))
     torch.manual_seed(1)
     g_off = off.g_step(Batch(x=real))
-    penalty = tangent_penalty(on.G, real, 3, 2.0, 0.5)
+    penalty = tangent_penalty(on.G, real[:4], 3, 2.0, 0.5)  # the first tangent_batch images of the batch
     assert "reg_tangent" not in g_off.stats and g_on.stats["reg_tangent"] == penalty
     torch.testing.assert_close(g_on.loss, g_off.loss + penalty, rtol=0, atol=1e-6)
 
