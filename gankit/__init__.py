@@ -44,6 +44,13 @@ def translate(*args, **kwargs):
     return _translate(*args, **kwargs)
 
 
+def edit(*args, **kwargs):
+    """See :func:`gankit.api.edit` (the twin of ``gankit edit``)."""
+    from gankit.api import edit as _edit
+
+    return _edit(*args, **kwargs)
+
+
 def evaluate(*args, **kwargs):
     """See :func:`gankit.evaluation.evaluate` (the twin of ``gankit eval``)."""
     from gankit.evaluation import evaluate as _evaluate
@@ -51,5 +58,5 @@ def evaluate(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
-__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "translate", "GankitError", "ConfigError", "DataError",
+__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
            "CheckpointError", "__version__"]

@@ -62,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--ema", action="store_true", help="use the EMA of G")
     tr.add_argument("--device", default="cpu")
 
+    d = sub.add_parser("edit", help="Localized GAN runs: move an image along each tangent direction into a PNG")
+    d.add_argument("run_dir")
+    d.add_argument("--image", metavar="FILE", help="an image file of the run's image size")
+    d.add_argument("--index", type=int, metavar="K", help="image K of the dataset's --split instead of a file")
+    d.add_argument("--split", default="test", help="the split --index reads (default test)")
+    d.add_argument("--out", default="edit.png")
+    d.add_argument("--ema", action="store_true", help="use the EMA of G")
+    d.add_argument("--steps", type=int, default=9, help="columns: values of each local coordinate (default 9)")
+    d.add_argument("--span", type=float, default=2.5, help="the sweep covers [-span, span] x z_std (default 2.5)")
+
     sub.add_parser("presets", help="list the named presets")
     return p
 
@@ -124,6 +134,15 @@ def _translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edit(args: argparse.Namespace) -> int:
+    from gankit.api import edit
+
+    path = edit(args.run_dir, image=args.image, index=args.index, split=args.split, out=args.out, ema=args.ema,
+                steps=args.steps, span=args.span)
+    print(f"wrote {path}")
+    return 0
+
+
 def _presets(args: argparse.Namespace) -> int:
     from gankit.config import list_presets
 
@@ -138,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gankit` console command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "presets": _presets}
+        commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "edit": _edit,
+                    "presets": _presets}
         return commands[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {e}", file=sys.stderr)

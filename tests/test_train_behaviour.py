@@ -78,12 +78,14 @@ def test_data_model_presets_set_the_model_their_name_says():
             got[name] = (cfg.data.name, cfg.model.name, cfg.objective.name)
     assert got == {
         "digits-cgan": ("digits", "cgan", "nonsaturating"),
+        "digits-lgan": ("digits", "lgan", "nonsaturating"),
         "mnist5k-acgan": ("mnist5k", "acgan", "nonsaturating"),
         "mnist5k-bigan": ("mnist5k", "bigan", "nonsaturating"),
         "mnist5k-cgan": ("mnist5k", "cgan", "nonsaturating"),
         "mnist5k-cgan-projection": ("mnist5k", "cgan", "nonsaturating"),
         "mnist5k-infogan": ("mnist5k", "infogan", "nonsaturating"),
         "mnist5k-latent-gan": ("mnist5k", "latent-gan", "nonsaturating"),
+        "mnist5k-lgan": ("mnist5k", "lgan", "nonsaturating"),
         "mnist5k-ssgan": ("mnist5k", "ssgan", "nonsaturating"),
         "mnist5k-ssgan-mlp": ("mnist5k", "ssgan", "nonsaturating"),
         "mnist5k-vae": ("mnist5k", "vae", "nonsaturating"),

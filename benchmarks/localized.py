@@ -1,0 +1,222 @@
+"""The Localized GAN on mnist5k (issue 14): samples and edits, FID/KID, the local dimension with and without
+the orthonormal-tangent penalty, and a classifier smooth along the tangents with 100 labels beside the
+supervised baseline and scikit-learn's LabelSpreading.
+
+    OMP_NUM_THREADS=1 python benchmarks/localized.py [--parts lgan,classify,spread] [--steps 3000]
+        [--seeds 0,1,2,3,4] [--clf-steps 1000] [--smooth-weight 1.0]
+
+Parts (each stores its result in benchmarks/results/localized.json, kept in git, and rewrites the section
+"localized" of docs/benchmarks.md):
+
+- lgan: trains ``mnist5k-lgan`` twice, with the penalty (``model.params.tangent_weight=1``) and without
+  (``=0``), for ``--steps`` steps each; records wall time, the trainer's FID/KID of G_ema(x, z) samples beside
+  real-vs-real, the local dimension of G_ema at the 500 test images (singular values of J/s at z = 0,
+  effective rank, numerical rank at 0.1 x the largest, mean |cos| between tangents), and writes the sample
+  and edit grids to docs/images/.
+- classify: for each seed, the classifier of the semi-supervised GAN's DCGAN-shaped D trained on the 100
+  labelled images (``data.labels=100``) with and without the tangent-smoothness term on all training images,
+  the tangents those of the penalised run's G_ema; same seeds, labels, steps, optimiser, input noise.
+- spread: scikit-learn's LabelSpreading (kNN graph, k = 7) on 50 PCA components of the same images and
+  labels (transductive: the test images are in the graph, unlabelled), for the same seeds (the seed only
+  changes the PCA's randomised solver: the method is otherwise deterministic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import git_rev, machine, write_section
+
+import torch
+
+from gankit.data import build_dataset
+from gankit.engine.trainer import train
+from gankit.models.lgan import edit_grid, local_dimension, train_tangent_classifier, training_tangents
+from gankit.plugins import load_config
+from gankit.sampling import generate
+from gankit.viz import save_image_grid
+
+QUIET = ["train.sample_every=0", "train.checkpoint_every=0", "train.tensorboard=false", "train.log_every=100"]
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / "results" / "localized.json"
+IMAGES = ROOT / "docs" / "images"
+N_LOCAL = 500  # test images of the local-dimension figure
+
+
+def part_lgan(steps: int, weight: float, tmp: Path, name: str, extra: list[str]) -> tuple[dict, object]:
+    cfg = load_config(preset="mnist5k-lgan", overrides=QUIET + [f"train.steps={steps}",
+                                                                 f"model.params.tangent_weight={weight}", *extra])
+    t0 = time.perf_counter()
+    result = train(cfg, run_dir=tmp / name, progress=False)
+    seconds = time.perf_counter() - t0
+    model, G = result.model, result.G_ema
+    test = build_dataset(cfg.data).split("test")
+    spec = local_dimension(G, test.float_x(torch.arange(N_LOCAL)), model.local_dim, model.tangent_scale)
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    save_image_grid(generate(G, model.source.grid(81, seed=0)), IMAGES / f"lgan-{name}-samples.png", nrow=9)
+    edits = torch.cat([edit_grid(G, test.float_x(torch.tensor([i]))[0], model.local_dim, 9) for i in (0, 1)])
+    save_image_grid(edits, IMAGES / f"lgan-{name}-edit.png", nrow=9)
+    q = result.quality.to_dict()
+    return ({"steps": steps, "tangent_weight": weight, "overrides": extra, "seconds": seconds,
+             "tangent_scale": model.tangent_scale, "local_dim": model.local_dim,
+             "quality": {**q["values"], "fingerprint": q["fingerprint"]},
+             "local": {**spec.values(), **spec.describe(), "n": N_LOCAL, "generator": "G_ema"}}, result)
+
+
+def part_classify(G, model, seed: int, steps: int, weight: float, T_all: torch.Tensor) -> dict:
+    cfg = load_config(preset="mnist5k-lgan", overrides=["data.labels=100", f"seed={seed}"])
+    dataset = build_dataset(cfg.data)
+    out = {"seed": seed, "steps": steps, "smooth_weight": weight}
+    for name, w in (("supervised", 0.0), ("smooth", weight)):
+        r = train_tangent_classifier(cfg, G, model.local_dim, model.tangent_scale, steps, w, dataset=dataset,
+                                     train_tangents=T_all)
+        out[f"{name}_error"], out[f"{name}_seconds"] = r.test_error, r.seconds
+        out["fingerprint"] = r.fingerprint
+    return out
+
+
+def part_spread(seed: int) -> dict:
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.semi_supervised import LabelSpreading
+
+    cfg = load_config(preset="mnist5k-lgan", overrides=["data.labels=100"])
+    dataset = build_dataset(cfg.data)
+    tr, te = dataset.train, dataset.split("test")
+    X = torch.cat([tr.float_x(), te.float_x()]).flatten(1).numpy()
+    y = np.concatenate([tr.y.numpy(), -np.ones(len(te), dtype=np.int64)])
+    t0 = time.perf_counter()
+    Z = PCA(50, random_state=seed, svd_solver="randomized").fit_transform(X)
+    pred = LabelSpreading(kernel="knn", n_neighbors=7, max_iter=100).fit(Z, y).transduction_[len(tr):]
+    err = float((pred != te.y.numpy()).mean())
+    return {"seed": seed, "error": err, "seconds": time.perf_counter() - t0, "pca": 50, "k": 7}
+
+
+def _ms(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f} % (1 seed)"
+    return f"{statistics.mean(values):.2f} % +- {statistics.stdev(values):.2f} ({len(values)} seeds)"
+
+
+def render(res: dict) -> str:
+    out = ["## Localized GAN (issue 14): local generators, orthonormal tangents, tangent-smooth classifier", ""]
+    runs = res.get("lgan", {})
+    if runs:
+        out += ["`mnist5k-lgan`: G(x, z) = x + sum_i z_i T_i(x, z) (G(x, 0) = x by construction), 8 local coordinates, "
+                "s = the auto tangent scale (median nearest-neighbour distance of the first 1,000 training images "
+                "/ sqrt(8)); D the DCGAN discriminator, non-saturating loss. FID/KID of G_ema(x, z), x a training "
+                "image, z ~ N(0, I_8), beside real-vs-real (digit extractor, test split, N=500, seed 0). Local "
+                "dimension: singular values of J/s at z = 0 (J = dG/dz by forward-mode autodiff) on the 500 test "
+                "images, effective rank (Roy & Vetterli), numerical rank (s_i > 0.1 s_max), mean |cos| between "
+                "two tangents.", "",
+                "| run | steps | wall time | FID (real-vs-real) | KID (real-vs-real) | effective rank / 8 | rank | "
+                "mean \\|cos\\| | singular values of J/s (mean, descending) |", "|---|---|---|---|---|---|---|---|---|"]
+        for name, r in runs.items():
+            q, loc = r["quality"], r["local"]
+            sv = " ".join(f"{v:.2f}" for v in loc["singular_values_over_s"])
+            out.append(f"| {name} (tangent_weight={r['tangent_weight']}) | {r['steps']} | {r['seconds']:.0f} s | "
+                       f"{q['fid']:.2f} ({q['fid_real_vs_real']:.2f}) | {q['kid']:.3f} ({q['kid_real_vs_real']:.3f}) | "
+                       f"{loc['effective_rank']:.2f} | {loc['rank']:.2f} | {loc['abs_cos']:.3f} | {sv} |")
+        out += ["", "Samples (rows: a training image moved along a random direction of z, middle column z = 0) and "
+                "edits (`gankit edit`: two test images, one row per local coordinate, t in [-2.5, 2.5]):", ""]
+        for name in runs:
+            out.append(f"![{name} samples](images/lgan-{name}-samples.png) ![{name} edits](images/lgan-{name}-edit.png)")
+        out.append("")
+    cl = sorted(res.get("classify", {}).values(), key=lambda r: r["seed"])
+    sp = sorted(res.get("spread", {}).values(), key=lambda r: r["seed"])
+    if cl or sp:
+        out += ["### Semi-supervised: 100 labels (10 per class), test error on the 500 test images", ""]
+        if cl:
+            r0 = cl[0]
+            out += [f"Classifier: the semi-supervised GAN's DCGAN-shaped D (`net.name=dcgan`, width 32, input noise 0.3) "
+                    f"trained {r0['steps']} steps (Adam 2e-4, batch 64) on the 100 labelled images; \"smooth\" adds "
+                    f"{r0['smooth_weight']} x sum_i \\|\\|J_f(x) t_i\\|\\|^2 (f's log-probabilities, t_i = tau_i / s the "
+                    "tangents of the penalised run's G_ema) on a batch of 32 of all 4,000 training images per step. "
+                    "Same seeds, labels, steps and optimiser for both."]
+        out += ["", "| method | test error | wall time per seed |", "|---|---|---|"]
+        if cl:
+            out.append(f"| supervised baseline (same classifier, CE only) | "
+                       f"{_ms([100 * r['supervised_error'] for r in cl])} | "
+                       f"{statistics.mean(r['supervised_seconds'] for r in cl):.0f} s |")
+            out.append(f"| tangent-smooth classifier (Localized GAN tangents) | "
+                       f"{_ms([100 * r['smooth_error'] for r in cl])} | "
+                       f"{statistics.mean(r['smooth_seconds'] for r in cl):.0f} s (+ the GAN) |")
+        if sp:
+            out.append(f"| LabelSpreading, kNN k=7 on 50 PCA components (scikit-learn, transductive) | "
+                       f"{_ms([100 * r['error'] for r in sp])} | {statistics.mean(r['seconds'] for r in sp):.1f} s |")
+        out.append("| semi-supervised GAN `mnist5k-ssgan-mlp`, 2000 steps (section \"representation\") | "
+                   "17.04 % +- 1.49 (5 seeds) | ~217 s |")
+        out.append("")
+        if cl:
+            out.append("| seed | supervised | smooth |")
+            out.append("|---|---|---|")
+            out += [f"| {r['seed']} | {100 * r['supervised_error']:.2f} % | {100 * r['smooth_error']:.2f} % |" for r in cl]
+            out.append("")
+    if res.get("notes"):
+        out += [res["notes"], ""]
+    if res.get("command"):
+        out += [f"`{res['command']}`", ""]
+    out.append(f"_Measured {time.strftime('%Y-%m-%d')} on {machine()}; gankit commit {git_rev()}._")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", default="lgan,classify,spread")
+    ap.add_argument("--steps", type=int, default=3000, help="generator steps of each mnist5k-lgan run")
+    ap.add_argument("--set", dest="extra", action="append", default=[], metavar="K=V",
+                    help="override of both mnist5k-lgan runs (repeatable)")
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--clf-steps", type=int, default=1000)
+    ap.add_argument("--smooth-weight", type=float, default=1.0)
+    ap.add_argument("--notes", help="a paragraph added under the tables (e.g. the scale the run was cut to)")
+    args = ap.parse_args()
+    res = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    res["command"] = "OMP_NUM_THREADS=1 python benchmarks/localized.py " + " ".join(sys.argv[1:])
+    if args.notes:
+        res["notes"] = args.notes
+
+    def save() -> None:
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        CACHE.write_text(json.dumps(res, indent=1))
+        write_section("localized", render(res))
+
+    parts, seeds = args.parts.split(","), [int(s) for s in args.seeds.split(",")]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        penalised = None
+        if "lgan" in parts:
+            res.setdefault("lgan", {})
+            res["lgan"]["penalty"], penalised = part_lgan(args.steps, 1.0, tmp, "penalty", args.extra)
+            save()
+            res["lgan"]["no-penalty"], _ = part_lgan(args.steps, 0.0, tmp, "no-penalty", args.extra)
+            save()
+        if "classify" in parts:
+            if penalised is None:
+                raise SystemExit("--parts classify needs the lgan part in the same call (it uses its G_ema)")
+            t0 = time.perf_counter()
+            m = penalised.model
+            T_all = training_tangents(penalised.G_ema, build_dataset(load_config(preset="mnist5k-lgan").data).train,
+                                      m.local_dim, m.tangent_scale)
+            res["tangents_seconds"] = time.perf_counter() - t0
+            for seed in seeds:
+                res.setdefault("classify", {})[str(seed)] = part_classify(penalised.G_ema, m, seed,
+                                                                          args.clf_steps, args.smooth_weight, T_all)
+                save()
+                print(f"classify seed {seed}: {res['classify'][str(seed)]}", flush=True)
+        if "spread" in parts:
+            for seed in seeds:
+                res.setdefault("spread", {})[str(seed)] = part_spread(seed)
+                save()
+    print(render(res))
+
+
+if __name__ == "__main__":
+    main()
