@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import platform
 import re
@@ -47,3 +49,18 @@ def write_section(name: str, body: str) -> Path:
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)
     return DOC
+
+
+def load_results(path: Path | str) -> dict:
+    """A benchmark's stored results (benchmarks/results/NAME.json), or {} before its first run."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_results(path: Path | str, results: dict, section: str, render) -> Path:
+    """Store ``results`` (so a benchmark run in parts, or killed, keeps what it measured) and rewrite the
+    section ``section`` of docs/benchmarks.md as ``render(results)``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1))
+    return write_section(section, render(results))

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import write_section
+from _report import load_results, save_results
 
 from gankit.engine.trainer import train
 from gankit.plugins import load_config
@@ -117,16 +117,14 @@ def main() -> None:
     ap.add_argument("--note", action="append", default=[], help="a paragraph to add under the table (repeatable)")
     args = ap.parse_args()
     cache = Path(args.cache)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    res = json.loads(cache.read_text()) if cache.exists() else {}
+    res = load_results(cache)
     if args.note:
         res["notes"] = args.note
     if args.merge or args.note:
         for other in filter(None, args.merge.split(",")):
             for task, runs in json.loads(Path(other).read_text()).get("runs", {}).items():
                 res.setdefault("runs", {}).setdefault(task, {}).update(runs)
-        cache.write_text(json.dumps(res, indent=1))
-        write_section("domains", render(res))
+        save_results(cache, res, "domains", render)
         print(render(res))
         return
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -135,8 +133,7 @@ def main() -> None:
                 for mode in args.modes.split(","):
                     r = run_one(task, mode, seed, args.steps, args.set, Path(tmp_name))
                     res.setdefault("runs", {}).setdefault(task, {})[f"{mode}-{seed}"] = r
-                    cache.write_text(json.dumps(res, indent=1))
-                    write_section("domains", render(res))
+                    save_results(cache, res, "domains", render)
                     print(f"{task} {mode} seed {seed}: target {100 * r['target_accuracy']:.2f} % "
                           f"({r['seconds']:.0f} s)", flush=True)
     print(render(res))

@@ -24,7 +24,6 @@ Parts (each stores its result in benchmarks/results/localized.json, kept in git,
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -32,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import git_rev, machine, write_section
+from _report import git_rev, load_results, machine, save_results
 
 import torch
 
@@ -178,15 +177,13 @@ def main() -> None:
     ap.add_argument("--smooth-weight", type=float, default=1.0)
     ap.add_argument("--notes", help="a paragraph added under the tables (e.g. the scale the run was cut to)")
     args = ap.parse_args()
-    res = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    res = load_results(CACHE)
     res["command"] = "OMP_NUM_THREADS=1 python benchmarks/localized.py " + " ".join(sys.argv[1:])
     if args.notes:
         res["notes"] = args.notes
 
     def save() -> None:
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_text(json.dumps(res, indent=1))
-        write_section("localized", render(res))
+        save_results(CACHE, res, "localized", render)
 
     parts, seeds = args.parts.split(","), [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -82,7 +82,7 @@ def config_for(label: str, dataset: str, steps: int | None) -> tuple[dict[str, A
     """The resolved config of a table row on ``dataset`` (seed 0), or (None, why it cannot run)."""
     from gankit import plugins
     from gankit.config import list_presets
-from gankit.plugins import load_config
+    from gankit.plugins import load_config
     from gankit.errors import ConfigError
 
     presets = list_presets()

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import write_section
+from _report import load_results, save_results
 
 from gankit.engine.trainer import train
 from gankit.plugins import load_config
@@ -127,12 +127,10 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results" / "translation.json"))
     args = ap.parse_args()
     cache = Path(args.cache)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    res = json.loads(cache.read_text()) if cache.exists() else {}
+    res = load_results(cache)
 
     def save() -> None:
-        cache.write_text(json.dumps(res, indent=1))
-        write_section("translation", render(res))
+        save_results(cache, res, "translation", render)
 
     parts = args.parts.split(",")
     with tempfile.TemporaryDirectory() as tmp_name:
