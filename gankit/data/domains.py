@@ -107,6 +107,29 @@ def load_mnistm() -> Dataset:
     return make_mnistm(load_mnist5k(), sample_photos())
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 weights of R, G, B: the grey a colour picture is shown in
+
+
+def grayscale(codes: torch.Tensor, x_max: float = 255.0) -> torch.Tensor:
+    """Colour images (N, 3, H, W) of 8-bit codes -> their BT.601 luma (N, 1, H, W), float32 in [-1, 1]."""
+    w = torch.tensor(LUMA, dtype=torch.float64).view(1, 3, 1, 1)
+    luma = (codes.double() * w).sum(dim=1, keepdim=True) / x_max  # in [0, 1]
+    return (luma * 2 - 1).float()
+
+
+def load_mnistm_gray() -> Dataset:
+    """``mnistm-gray``: gray -> colour pairs for image-to-image translation (colourisation): the target
+    ``x`` is the MNIST-M image, the input ``x_a`` its luma (:func:`grayscale`), 1 x 28 x 28; MNIST-M's splits
+    and labels. A colouriser must invent the photograph's colours from its brightness alone."""
+    from gankit.data.paired import INPUT_FIELD
+
+    mnistm = load_mnistm()
+    splits = {k: Split(s.x, s.y, {INPUT_FIELD: grayscale(s.x, s.x_max)}, x_max=s.x_max) for k, s in mnistm.splits.items()}
+    info = DataInfo(name="mnistm-gray", kind="image", shape=mnistm.info.shape, num_classes=mnistm.info.num_classes,
+                    extra_fields=((INPUT_FIELD, (1, *mnistm.info.shape[1:])),))
+    return Dataset(info, splits)
+
+
 # ---------------------------------------------------------------------------------------------------
 # digits28
 
@@ -201,6 +224,8 @@ def load_two_domain(source: str, target: str) -> TwoDomainDataset:
 
 DATASETS.register("mnistm", "MNIST-M: mnist5k digits blended with patches of sklearn's 2 photos, |patch - digit|, "
                   "3x28x28, split 4,000 / 500 / 500")(lambda cfg: load_mnistm())
+DATASETS.register("mnistm-gray", "gray -> colour pairs: x_a the BT.601 luma of an MNIST-M image, x the image "
+                  "(colourisation; MNIST-M's splits and labels)")(lambda cfg: load_mnistm_gray())
 DATASETS.register("digits28", "scikit-learn's 8x8 digits resized to 28x28, split 1,437 / 180 / 180")(
     lambda cfg: load_digits28())
 

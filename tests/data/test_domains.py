@@ -155,3 +155,34 @@ def test_domains_are_registered(mnist):
     assert load_two_domain.__module__ == "gankit.data.domains"
     with pytest.raises(ValueError, match="domains differ"):
         make_two_domain(load_digits_dataset(), mnist)
+
+
+def test_mnistm_gray_pairs_are_the_luma_of_the_colour_targets():
+    from gankit.data.domains import LUMA, grayscale, load_mnistm_gray
+
+    codes = torch.tensor([[[[255]], [[0]], [[0]]], [[[10]], [[20]], [[30]]]], dtype=torch.uint8)  # (2, 3, 1, 1)
+    want = [0.299 * 2 - 1, (0.299 * 10 + 0.587 * 20 + 0.114 * 30) / 255 * 2 - 1]
+    assert grayscale(codes).flatten().tolist() == pytest.approx(want, abs=1e-7)
+    assert sum(LUMA) == pytest.approx(1.0)
+    ds = load_mnistm_gray()
+    assert ds.info.fields == {"x": (3, 28, 28), "y": (), "x_a": (1, 28, 28)}
+    test = ds.split("test")
+    assert torch.equal(test.extra["x_a"], grayscale(test.x))  # every input is its target's luma
+    assert test.x.dtype == torch.uint8 and len(test) == 500
+
+
+def test_pix2pix_colourises_one_channel_into_three(tmp_path):
+    from gankit.data.batch import Batch
+    from gankit.models import build_model
+    from gankit.plugins import load_config
+
+    cfg = load_config(preset="mnistm-gray-pix2pix", overrides=["net.width=8", "train.batch_size=4"])
+    from gankit.data import build_dataset
+
+    ds = build_dataset(cfg.data)
+    model = build_model(cfg, ds.info, "cpu")
+    batch = ds.train.batch(torch.arange(4))
+    assert batch["x_a"].shape == (4, 1, 28, 28) and batch.x.shape == (4, 3, 28, 28)
+    g = model.g_step(Batch(batch))
+    assert g.loss.ndim == 0 and torch.isfinite(g.loss)
+    assert model.sample(2, seed=0).shape == (2, 3, 28, 28)
