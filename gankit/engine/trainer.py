@@ -135,10 +135,9 @@ def train(
     if own_group:
         cleanup.callback(distributed.shutdown)
     with cleanup:
-        opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.train.lr_g, betas=cfg.train.betas)
-        opt_d = (torch.optim.Adam(model.d_parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
-                 if model.adversarial else None)
         g_params, d_params = model.g_parameters(), model.d_parameters()
+        opt_g = torch.optim.Adam(g_params, lr=cfg.train.lr_g, betas=cfg.train.betas)
+        opt_d = torch.optim.Adam(d_params, lr=cfg.train.lr_d, betas=cfg.train.betas) if model.adversarial else None
         ema = (EMA(model.nets["G"], cfg.train.ema.half_life_images, cfg.train.ema.rampup)
                if cfg.train.ema.enabled and model.generative else None)
         amp = Precision(cfg.train.precision, device)

@@ -14,6 +14,8 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import time
 from dataclasses import dataclass
 
@@ -103,14 +105,17 @@ class SupervisedResult:
 
 
 def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0.3, dropout: float = 0.0,
-                     dataset: Dataset | None = None, split: str = "test") -> SupervisedResult:
+                     dataset: Dataset | None = None, split: str = "test",
+                     extra_loss: Callable[[nn.Module], torch.Tensor] | None = None) -> SupervisedResult:
     """The supervised baseline: the classifier of ``cfg`` trained with cross-entropy on the labelled
     training samples only (``cfg.data.labels`` of them), Adam(``cfg.train.lr_d``, ``cfg.train.betas``) under
     the schedule ``cfg.train.lr_decay`` over ``steps``,
     seeded by ``cfg.seed``; returns its error on ``split``.
 
     Same architecture, regularisers, labelled samples and optimiser as the semi-supervised GAN's D, so the
-    difference between the two errors is what the unlabelled images (through the GAN) contributed."""
+    difference between the two errors is what the unlabelled images (through the GAN) contributed.
+    ``extra_loss(net)``, if given, is added to each step's cross-entropy (e.g. the Localized GAN's
+    tangent smoothness on unlabelled images); the baseline is ``extra_loss=None``."""
     from gankit.engine.seed import seed_everything
     from gankit.engine.schedule import lr_factor, set_lr
 
@@ -124,6 +129,8 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
         set_lr(opt, cfg.train.lr_d, lr_factor(cfg.train.lr_decay, step, steps))  # the GAN's train.lr_decay
         idx = torch.randint(len(x), (min(batch_size, len(x)),))
         loss = F.cross_entropy(net(x[idx]), y[idx])
+        if extra_loss is not None:
+            loss = loss + extra_loss(net)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

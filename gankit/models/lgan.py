@@ -57,10 +57,10 @@ What the shared contracts lacked, and the work-arounds in this file (candidates 
    rejects that switch and applies its own penalty at z = 0.
 4. A model factory gets ``(cfg, info, device)`` but not the dataset, so the source's training images are
    loaded a second time (``build_dataset(cfg.data)``), as ``ssgan`` does for its labelled pool.
-5. :func:`gankit.models.classifier.train_supervised` has no hook for an extra loss term, so
-   :func:`train_tangent_classifier` has its own (equivalent) loop; with ``weight=0`` it is the baseline.
-6. ``gankit sample`` lays out a grid only for sources with ``num_classes``; for lgan it draws n random
-   (x, z) pairs (``source.grid``, used by the training grids, is the row-per-image sweep).
+5. (mended) :func:`train_tangent_classifier` is :func:`gankit.models.classifier.train_supervised` with
+   the smoothness term as its ``extra_loss``; with ``weight=0`` it is the baseline itself.
+6. (mended) ``gankit sample`` shows the source's grid for a non-latent source: for lgan, the
+   row-per-image sweep that the training grids show too.
 7. The end-of-run FID/KID scores G(x, z) with x a *training* image: a local G reproduces its base images
    (G(x, 0) = x), so its FID against the test split sits near the train-vs-test real-vs-real value by
    construction; it says how far the moves leave the data, not how well G generalises.
@@ -76,13 +76,11 @@ Example::
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 import torch.autograd.forward_ad as fwAD
-import torch.nn.functional as F
 from pydantic import Field, field_validator
 from torch import nn
 
@@ -93,7 +91,7 @@ from gankit.data.batch import Batch
 from gankit.errors import ConfigError
 from gankit.metrics.jacobian import effective_rank
 from gankit.models.base import StepResult
-from gankit.models.classifier import INIT_BATCH, build_classifier, classification_error, labelled
+from gankit.models.classifier import train_supervised
 from gankit.models.gan import GAN
 from gankit.nets import build_nets
 from gankit.nets.autoencoder import build_autoencoder_discriminator
@@ -463,35 +461,21 @@ def train_tangent_classifier(cfg, G: nn.Module, local_dim: int, scale: float, st
     ``weight=0`` is exactly :func:`gankit.models.classifier.train_supervised`'s baseline loss.
     ``train_tangents`` (N_train, D, k): the tangents of every training image, if already computed
     (:func:`training_tangents`), so that several seeds share them."""
-    from gankit.engine.seed import seed_everything
-
     dataset = dataset or build_dataset(cfg.data)
-    train_split = dataset.train
-    x_all = train_split.float_x()
+    x_all = dataset.train.float_x()
     T_all = train_tangents
     if weight > 0 and T_all is None:
-        T_all = training_tangents(G, train_split, local_dim, scale)
-    seed_everything(cfg.seed, cfg.deterministic)
-    x_lab, y_lab = labelled(train_split)
-    net = build_classifier(cfg.net, dataset.info, noise_std, dropout, init_x=train_split.float_x(slice(0, INIT_BATCH)))
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        idx = torch.randint(len(x_lab), (min(batch_size, len(x_lab)),))
-        loss = F.cross_entropy(net(x_lab[idx]), y_lab[idx])
-        if weight > 0:
-            u = torch.randint(len(x_all), (smooth_batch,))
-            loss = loss + weight * tangent_smoothness(net, x_all[u], T_all[u])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    seconds = time.perf_counter() - t0
-    fingerprint = {"dataset": dataset.info.name, "labelled": len(x_lab), "split": split,
-                   "n_test": len(dataset.split(split)), "steps": steps, "batch_size": batch_size,
-                   "smooth_batch": smooth_batch, "seed": cfg.seed,
-                   "noise_std": noise_std, "dropout": dropout, "smoothness_weight": weight,
+        T_all = training_tangents(G, dataset.train, local_dim, scale)
+
+    def smoothness(net: nn.Module) -> torch.Tensor:  # on a batch of all training images, labelled or not
+        u = torch.randint(len(x_all), (smooth_batch,))
+        return weight * tangent_smoothness(net, x_all[u], T_all[u])
+
+    base = train_supervised(cfg, steps, batch_size, noise_std, dropout, dataset, split,
+                            extra_loss=smoothness if weight > 0 else None)
+    fingerprint = {**base.fingerprint, "smooth_batch": smooth_batch, "smoothness_weight": weight,
                    "local_dim": local_dim, "tangent_scale": scale}
-    return TangentClassifierResult(net, classification_error(net, dataset.split(split)), seconds, fingerprint)
+    return TangentClassifierResult(base.net, base.test_error, base.seconds, fingerprint)
 
 
 # ---------------------------------------------------------------------------------------------------
