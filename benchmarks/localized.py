@@ -16,6 +16,11 @@ Parts (each stores its result in benchmarks/results/localized.json, kept in git,
 - classify: for each seed, the classifier of the semi-supervised GAN's DCGAN-shaped D trained on the 100
   labelled images (``data.labels=100``) with and without the tangent-smoothness term on all training images,
   the tangents those of the penalised run's G_ema; same seeds, labels, steps, optimiser, input noise.
+- global: the global DCGAN of the main job (preset ``mnist5k``, ``--global-steps`` steps): the same 500 test
+  images inverted by the MRE protocol (gankit.metrics.mre.invert), and the singular values of dG/dz at the
+  recovered z (d = 100 latent axes): effective rank, numerical rank at 0.1 x the largest, as for the local
+  charts; then the figure docs/images/lgan-spectra.png: the three mean spectra side by side, each divided by
+  its largest value.
 - spread: scikit-learn's LabelSpreading (kNN graph, k = 7) on 50 PCA components of the same images and
   labels (transductive: the test images are in the graph, unlabelled), for the same seeds (the seed only
   changes the PCA's randomised solver: the method is otherwise deterministic).
@@ -37,6 +42,8 @@ import torch
 
 from gankit.data import build_dataset
 from gankit.engine.trainer import train
+from gankit.metrics.jacobian import effective_rank, jacobian_spectrum
+from gankit.metrics.mre import MREConfig, invert
 from gankit.models.lgan import edit_grid, local_dimension, train_tangent_classifier, training_tangents
 from gankit.plugins import load_config
 from gankit.sampling import generate
@@ -67,6 +74,52 @@ def part_lgan(steps: int, weight: float, tmp: Path, name: str, extra: list[str])
              "tangent_scale": model.tangent_scale, "local_dim": model.local_dim,
              "quality": {**q["values"], "fingerprint": q["fingerprint"]},
              "local": {**spec.values(), **spec.describe(), "n": N_LOCAL, "generator": "G_ema"}}, result)
+
+
+def part_global(steps: int, tmp: Path) -> dict:
+    cfg = load_config(preset="mnist5k", overrides=QUIET + [f"train.steps={steps}"])
+    t0 = time.perf_counter()
+    result = train(cfg, run_dir=tmp / "global", progress=False)
+    seconds = time.perf_counter() - t0
+    G, prior = result.G_ema, result.model.source
+    x = build_dataset(cfg.data).split("test").float_x(torch.arange(N_LOCAL))
+    mre = MREConfig()
+    t0 = time.perf_counter()
+    z, errors = invert(G, prior, x, mre)
+    spec = jacobian_spectrum(G, z, rank_tol=0.1)
+    s = spec.singular_values
+    q = result.quality.to_dict()
+    return {"steps": steps, "seconds": seconds, "measure_seconds": time.perf_counter() - t0, "z_dim": prior.dim,
+            "generator": "G_ema", "n": N_LOCAL, "mre": float(errors.double().mean()), "mre_protocol": mre.describe(),
+            "quality": {**q["values"], "fingerprint": q["fingerprint"]},
+            "effective_rank": spec.mean_effective_rank, "rank": spec.mean_rank, "rank_tol": 0.1,
+            "singular_values": [float(v) for v in s.mean(0)],
+            "top8_effective_rank": float(effective_rank(s[:, :8]).mean())}
+
+
+def spectra_figure(res: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(f"Localized GAN, {name}", r["local"]["singular_values_over_s"]) for name, r in res["lgan"].items()]
+    if "global" in res:
+        panels.append((f"global DCGAN at MRE-inverted z (d = {res['global']['z_dim']})",
+                       res["global"]["singular_values"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), sharey=True)
+    for ax, (title, sv) in zip(axes, panels):
+        rel = [v / sv[0] for v in sv]
+        ax.plot(range(1, len(rel) + 1), rel, "o-" if len(rel) <= 16 else "-", ms=4)
+        ax.axhline(0.1, color="grey", ls="--", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("index of singular value")
+    axes[0].set_ylabel("mean singular value / largest")
+    fig.suptitle("Singular values of dG/dz on 500 mnist5k test images (dashed: the rank threshold 0.1)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def part_classify(G, model, seed: int, steps: int, weight: float, T_all: torch.Tensor) -> dict:
@@ -123,6 +176,18 @@ def render(res: dict) -> str:
             out.append(f"| {name} (tangent_weight={r['tangent_weight']}) | {r['steps']} | {r['seconds']:.0f} s | "
                        f"{q['fid']:.2f} ({q['fid_real_vs_real']:.2f}) | {q['kid']:.3f} ({q['kid_real_vs_real']:.3f}) | "
                        f"{loc['effective_rank']:.2f} | {loc['rank']:.2f} | {loc['abs_cos']:.3f} | {sv} |")
+        g = res.get("global")
+        if g:
+            q = g["quality"]
+            sv = " ".join(f"{v / g['singular_values'][0]:.2f}" for v in g["singular_values"][:8])
+            out += ["", "The global DCGAN (preset `mnist5k`, the main job's G_ema after "
+                    f"{g['steps']} steps, {g['seconds']:.0f} s; FID {q['fid']:.2f} beside real-vs-real "
+                    f"{q['fid_real_vs_real']:.2f}) at the same {g['n']} test images, each inverted by the MRE protocol "
+                    f"(mean MRE {g['mre']:.2f}): singular values of dG/dz (784 x {g['z_dim']}) at the recovered z. "
+                    f"Effective rank {g['effective_rank']:.1f} of {g['z_dim']} (of its 8 largest: "
+                    f"{g['top8_effective_rank']:.2f} / 8), numerical rank {g['rank']:.1f} (s_i > 0.1 s_max); the 8 "
+                    f"largest over the largest: {sv}.", "",
+                    "![singular-value spectra](images/lgan-spectra.png)"]
         out += ["", "Samples (rows: a training image moved along a random direction of z, middle column z = 0) and "
                 "edits (`gankit edit`: two test images, one row per local coordinate, t in [-2.5, 2.5]):", ""]
         for name in runs:
@@ -172,6 +237,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3000, help="generator steps of each mnist5k-lgan run")
     ap.add_argument("--set", dest="extra", action="append", default=[], metavar="K=V",
                     help="override of both mnist5k-lgan runs (repeatable)")
+    ap.add_argument("--global-steps", type=int, default=3000, help="steps of the global DCGAN (preset mnist5k)")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--clf-steps", type=int, default=1000)
     ap.add_argument("--smooth-weight", type=float, default=1.0)
@@ -195,6 +261,11 @@ def main() -> None:
             save()
             res["lgan"]["no-penalty"], _ = part_lgan(args.steps, 0.0, tmp, "no-penalty", args.extra)
             save()
+        if "global" in parts:
+            res["global"] = part_global(args.global_steps, tmp)
+            save()
+        if res.get("lgan"):
+            spectra_figure(res, IMAGES / "lgan-spectra.png")
         if "classify" in parts:
             if penalised is None:
                 raise SystemExit("--parts classify needs the lgan part in the same call (it uses its G_ema)")

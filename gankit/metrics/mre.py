@@ -48,26 +48,34 @@ class MREConfig:
                 "keeps": "best iterate over steps and restarts"}
 
 
-def _reconstruct_batch(G: nn.Module, prior: LatentPrior, x: torch.Tensor, cfg: MREConfig, seed: int) -> torch.Tensor:
+def _reconstruct_batch(G: nn.Module, prior: LatentPrior, x: torch.Tensor, cfg: MREConfig,
+                       seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(best error (n,), the z that reached it (n, d)) for the images ``x`` of one batch."""
     n, device = len(x), x.device
     z = prior.sample(cfg.restarts * n, seed=seed, device=device).requires_grad_(True)
     target = x.repeat(cfg.restarts, *([1] * (x.ndim - 1)))  # row r * n + i reconstructs image i
     opt = torch.optim.Adam([z], lr=cfg.lr)
     best = torch.full((cfg.restarts * n,), float("inf"), device=device)
+    best_z = z.detach().clone()
     for _ in range(cfg.steps + 1):
         err = (G(z) - target).flatten(1).pow(2).sum(1)  # (restarts * n,)
-        best = torch.minimum(best, err.detach())
+        better = err.detach() < best
+        best = torch.where(better, err.detach(), best)
+        best_z[better] = z.detach()[better]
         if _ == cfg.steps:
             break
         opt.zero_grad(set_to_none=True)
         err.sum().backward()
         opt.step()
-    return best.view(cfg.restarts, n).min(0).values.sqrt().cpu()
+    err, restart = best.view(cfg.restarts, n).min(0)
+    return err.sqrt().cpu(), best_z.view(cfg.restarts, n, -1)[restart, torch.arange(n, device=device)].cpu()
 
 
-def reconstruction_errors(G: nn.Module, prior: LatentPrior | int, x: torch.Tensor, cfg: MREConfig | None = None,
-                          device: torch.device | str = "cpu") -> torch.Tensor:
-    """MRE(x_i) = min_z ||G(z) - x_i|| for each row of ``x`` (N, ...) -> (N,) float32."""
+def invert(G: nn.Module, prior: LatentPrior | int, x: torch.Tensor, cfg: MREConfig | None = None,
+           device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """The MRE protocol's inversion: for each row of ``x`` (N, ...), the z (N, d) with the smallest
+    ||G(z) - x_i|| found, and that distance (N,) float32 (= :func:`reconstruction_errors`). The z let a
+    measurement made at latent points (the Jacobian's singular values) be made at real images."""
     cfg = cfg or MREConfig()
     prior = LatentPrior(prior) if isinstance(prior, int) else prior
     was_training = G.training
@@ -82,7 +90,15 @@ def reconstruction_errors(G: nn.Module, prior: LatentPrior | int, x: torch.Tenso
         G.train(was_training)
         for p, flag in zip(G.parameters(), flags):
             p.requires_grad_(flag)
-    return torch.cat(out) if out else torch.empty(0)
+    if not out:
+        return torch.empty(0, prior.dim), torch.empty(0)
+    return torch.cat([z for _, z in out]), torch.cat([e for e, _ in out])
+
+
+def reconstruction_errors(G: nn.Module, prior: LatentPrior | int, x: torch.Tensor, cfg: MREConfig | None = None,
+                          device: torch.device | str = "cpu") -> torch.Tensor:
+    """MRE(x_i) = min_z ||G(z) - x_i|| for each row of ``x`` (N, ...) -> (N,) float32."""
+    return invert(G, prior, x, cfg, device)[1]
 
 
 @dataclass
@@ -105,4 +121,4 @@ def mre_report(G: nn.Module, prior: LatentPrior | int, train: torch.Tensor, test
     return MREReport(train_mre, test_mre, test_mre - train_mre, tr, te)
 
 
-__all__ = ["MREConfig", "MREReport", "mre_report", "reconstruction_errors"]
+__all__ = ["MREConfig", "MREReport", "invert", "mre_report", "reconstruction_errors"]

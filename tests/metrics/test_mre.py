@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from gankit.metrics.mre import MREConfig, mre_report, reconstruction_errors
+from gankit.metrics.mre import MREConfig, invert, mre_report, reconstruction_errors
+from gankit.sampling import LatentPrior
 
 
 def _linear_G(seed: int = 0) -> nn.Module:
@@ -45,3 +46,18 @@ def test_deterministic_and_leaves_G_untouched() -> None:
     assert torch.equal(a, b)
     assert G.training and all(p.requires_grad for p in G.parameters())
     assert all(torch.equal(p, q) for p, q in zip(G.parameters(), before))
+
+
+def test_invert_returns_the_z_that_reaches_each_reported_error() -> None:
+    G = _linear_G()
+    x = torch.rand(7, 2, 4) * 2 - 1
+    cfg = MREConfig(steps=40, lr=0.05, restarts=3, batch_size=3, seed=1)
+    z, errs = invert(G, 3, x, cfg)
+    assert z.shape == (7, 3) and torch.equal(errs, reconstruction_errors(G, 3, x, cfg))
+    with torch.no_grad():
+        direct = (G(z) - x).flatten(1).norm(dim=1)
+    torch.testing.assert_close(direct, errs, rtol=1e-5, atol=1e-6)
+    # the best over steps and restarts: never worse than any restart's starting point
+    starts = LatentPrior(3).sample(3 * 3, seed=1)[:3]  # the first batch's first restart
+    with torch.no_grad():
+        assert bool(((G(starts) - x[:3]).flatten(1).norm(dim=1) >= errs[:3] - 1e-6).all())
