@@ -17,8 +17,13 @@ P = TypeVar("P", bound=BaseModel)
 
 def error_key(err: dict[str, Any], prefix: str = "") -> str:
     """The dotted key of one pydantic error (``err["loc"]``), under ``prefix``."""
-    loc = ".".join(str(part) for part in err["loc"])
+    loc = ".".join(_short(str(part)) for part in err["loc"])
     return ".".join(p for p in (prefix, loc) if p) or "config"
+
+
+def _short(part: str, limit: int = 40) -> str:
+    """A key as an error message shows it: a pathological 1 MB key name is cut (issue 19)."""
+    return part if len(part) <= limit else part[:limit] + f"...({len(part):,} chars)"
 
 
 def error_message(err: dict[str, Any]) -> str:
