@@ -162,6 +162,13 @@ def validate_meta(raw: Any, tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
     problem = _tensor_problem(tensors, meta)
     if problem:
         raise ValueError(problem)
+    from gankit.config import build_config
+    from gankit.errors import ConfigError
+
+    try:
+        build_config(dict(meta.config))  # the schema only; the plugin names are checked where it is used
+    except ConfigError as e:
+        raise ValueError(f"its config: {str(e).removeprefix('config error: ')}") from None
     return raw
 
 
@@ -198,11 +205,33 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
     tmp = path.with_name(path.name + ".tmp")
     # safetensors wants contiguous CPU tensors that share no storage.
     body = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    save_file(body, str(tmp), metadata={"gankit": json.dumps({"format_version": FORMAT_VERSION, **meta})})
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        save_file(body, str(tmp), metadata={"gankit": json.dumps({"format_version": FORMAT_VERSION, **meta})})
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, SafetensorError) as e:  # a full disk (ENOSPC), a removed folder: the last good one stays
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        reason = getattr(e, "strerror", None) or (str(e).splitlines() or [type(e).__name__])[0][:120]
+        raise CheckpointError(f"{path}: cannot write the checkpoint ({reason}); "
+                              f"{newest_good_checkpoint(path.parent)}") from None
     return path
+
+
+def newest_good_checkpoint(folder: Path, run: Path | None = None) -> str:
+    """One sentence naming the newest checkpoint in ``folder`` that loads and passes the checks (for the
+    message of a run that stopped), and how to continue from it."""
+    for p in reversed(list_checkpoints(folder)):
+        try:
+            load_checkpoint(p)
+        except CheckpointError:
+            continue
+        resume = f" (continue with: gankit train --resume {run})" if run is not None else ""
+        return f"The newest good checkpoint is {p}{resume}."
+    return "No good checkpoint had been written yet."
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoint:
@@ -256,7 +285,9 @@ def load_latest(folder: Path, device: torch.device | str = "cpu") -> Checkpoint:
     """The newest readable checkpoint in ``folder``; an unreadable newer one is skipped with a warning."""
     found = list_checkpoints(folder)
     if not found:
-        raise CheckpointError(f"{folder}: no checkpoints (ckpt-*.safetensors) to resume from")
+        raise CheckpointError(f"{folder}: no checkpoints (ckpt-*.safetensors) to resume from; a run stopped before "
+                              f"its first checkpoint starts again from step 0 with gankit train --resume "
+                              f"{Path(folder).parent}")
     errors = []
     for path in reversed(found):
         try:
