@@ -97,21 +97,39 @@ def check_training_memory(cfg, info) -> None:
     check_memory(total, key, what)
 
 
-def check_eval_n(cfg, dataset) -> None:
-    """``eval.n`` against the splits the end-of-training figure compares (what
-    :class:`gankit.metrics.context.EvalContext` checks after training), at start-up."""
-    if not cfg.eval.at_end or cfg.eval.n is None:
-        return
+def _figure_splits(dataset) -> list[str] | None:
+    """The splits the end-of-training figure draws n samples from besides G's (None: no figure uses n)."""
+    from gankit.metrics.extractor import EXTRACTORS
+
     info = dataset.info
     if getattr(dataset, "digits", None) is not None:  # Stacked MNIST draws its own samples
+        return None
+    if getattr(dataset, "centres", None) is not None:  # toy mixtures: mode metrics on the reference split
+        return []
+    shape = tuple(info.shape)
+    if info.kind == "image" and len(shape) == 3 and shape[0] == 1 and shape[1:] in {(s, s) for s in EXTRACTORS.values()}:
+        return ["train"]  # FID/KID: n of the reference split, and real-vs-real n of train
+    return None
+
+
+def check_eval_n(cfg, dataset) -> None:
+    """``eval.n`` (or its default, the reference split's size) against the splits the end-of-training figure
+    compares (what :class:`gankit.metrics.context.EvalContext` checks after training), at start-up."""
+    if not cfg.eval.at_end:
         return
-    if info.kind != "image" and getattr(dataset, "centres", None) is None:
-        return  # no figure uses n
-    splits = [cfg.eval.split] + (["train"] if info.kind == "image" else [])
-    for split in splits:
+    extra = _figure_splits(dataset)
+    if extra is None:
+        return
+    info = dataset.info
+    reference = len(dataset.split(cfg.eval.split))
+    n = cfg.eval.n if cfg.eval.n is not None else (reference if info.kind == "image" else min(2500, reference))
+    if n < 2:
+        raise ConfigError(f"eval.split: the {cfg.eval.split!r} split of {info.name} holds {reference} samples; the "
+                          "end-of-training figure needs at least 2 (add data, or set eval.at_end=false)")
+    for split in [cfg.eval.split] + extra:
         available = len(dataset.split(split))
-        if cfg.eval.n > available:
-            raise ConfigError(f"eval.n: {cfg.eval.n:,} exceeds the {available:,} samples of {info.name}'s {split!r} "
+        if n > available:
+            raise ConfigError(f"eval.n: {n:,} exceeds the {available:,} samples of {info.name}'s {split!r} "
                               f"split (scores compare equal sample counts); choose eval.n <= {available:,}")
 
 
