@@ -43,10 +43,10 @@ def test_memory_estimate_names_the_key(monkeypatch):
 
 
 @pytest.mark.parametrize("sets, key", [
-    (["net.width=100000"], "net.width"),
+    (["data.name=digits", "net.width=100000"], "net.width"),
     (["train.batch_size=4000000", "data.name=ring8", "net.name=mlp", "data.n_train=5000000"], "train.batch_size"),
     (["data.name=ring8", "net.name=mlp", "data.n_train=2000000000"], "data.n_train"),
-    (["eval.n=100000"], "eval.n"),
+    (["data.name=digits", "eval.n=100000"], "eval.n"),
     (["data.name=digits", "train.batch_size=5000"], "train.batch_size"),
 ])
 def test_dry_run_refuses_what_the_real_run_could_not_do(sets, key, capsys, monkeypatch):
@@ -64,7 +64,7 @@ def _write(tmp_path: Path, data: bytes) -> Path:
     return p
 
 
-@pytest.mark.parametrize("data, message", [
+MALFORMED = [
     (b"train:\n  steps: \xff\xfe\n", "is not UTF-8 text"),
     (b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", f"nested more than {MAX_DEPTH} levels deep"),
     (b"a: &a [1, 2]\nb: *a\n", "anchors and aliases"),
@@ -73,7 +73,10 @@ def _write(tmp_path: Path, data: bytes) -> Path:
     (b"a: [1, 2\n", "is not valid YAML at line"),
     (b"!!python/object/apply:os.system ['true']\n", "is not valid YAML"),
     (b"seed: 1\n" + b"#" * (MAX_CONFIG_BYTES + 1), "larger than 1024 KiB"),
-])
+]
+
+
+@pytest.mark.parametrize("data, message", MALFORMED, ids=[m for _, m in MALFORMED])
 def test_malformed_config_files_are_one_line(tmp_path, data, message):
     with pytest.raises(ConfigError) as e:
         load_config(file=_write(tmp_path, data))
@@ -91,10 +94,10 @@ def test_alias_bomb_is_refused_without_expanding_and_errors_stay_short(tmp_path)
 
 def test_a_huge_value_is_echoed_as_a_short_excerpt():
     with pytest.raises(ConfigError) as e:
-        load_config(overrides=["train.steps=" + "x" * 1_000_000])
+        load_config(overrides=["train.steps=" + "x" * 100_000])
     assert "train.steps" in str(e.value) and len(str(e.value)) < 400
     with pytest.raises(ConfigError) as e:
-        load_config(overrides=["train.betas=[" + ",".join(["1"] * 100_000) + "]"])
+        load_config(overrides=["train.betas=[" + ",".join(["1"] * 20_000) + "]"])
     assert "train.betas" in str(e.value) and len(str(e.value)) < 400
     assert len(excerpt("y" * 10**7)) < 120
 

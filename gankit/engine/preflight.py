@@ -91,10 +91,16 @@ def check_training_memory(cfg, info) -> None:
         key = "net.params" if cfg.net.params else "net.width"
         what = f"{est['parameters']:,} parameters of G and D at net.width={cfg.net.width}"
     else:
-        key = "train.batch_size" if cfg.train.batch_size >= cfg.train.grid_size else "train.grid_size"
+        batch = max(cfg.train.batch_size, cfg.train.grid_size)
+        if batch > 1024:  # the batch is what is large
+            key = "train.batch_size" if cfg.train.batch_size >= cfg.train.grid_size else "train.grid_size"
+        elif cfg.data.image_size is not None and math.prod(info.shape) > 3 * 64 * 64:
+            key = "data.image_size"
+        else:  # a normal batch of normal samples: the layers are what is wide
+            key = "net.params" if cfg.net.params else "net.width"
         what = (f"activations of {max(cfg.train.batch_size, cfg.train.grid_size):,} samples of shape "
                 f"{tuple(info.shape)} through G and D, {human_bytes(est['activation_bytes'])}")
-    check_memory(total, key, what)
+    check_memory(total, key, what + "; train.batch_size, net.width and the image size all scale it")
 
 
 def _figure_splits(dataset) -> list[str] | None:
