@@ -63,7 +63,8 @@ def memory_budget() -> int:
         return 16 * 2**30
 
 
-def check_memory(nbytes: float, key: str, what: str, error: type[GankitError] = ConfigError) -> None:
+def check_memory(nbytes: float, key: str, what: str, error: type[GankitError] = ConfigError,
+                 advice: str | None = None) -> None:
     """Raise ``error`` naming ``key`` when ``nbytes`` (an estimate) exceeds :func:`memory_budget`.
 
     Example::
@@ -74,7 +75,7 @@ def check_memory(nbytes: float, key: str, what: str, error: type[GankitError] = 
     budget = memory_budget()
     if not math.isfinite(nbytes) or nbytes > budget:
         raise error(f"{key}: needs about {human_bytes(nbytes)} of memory ({what}); this machine has "
-                    f"{human_bytes(budget)} (set $GANKIT_MEMORY_LIMIT_MB to change the limit): lower {key}")
+                    f"{human_bytes(budget)} (set $GANKIT_MEMORY_LIMIT_MB to change the limit): {advice or f'lower {key}'}")
 
 
 def check_int(value: int, key: str, lo: int = 0, hi: int = MAX_INT) -> int:

@@ -131,7 +131,8 @@ def _read_idx(reader: _Reader) -> np.ndarray:
             f"that the header ({' x '.join(map(str, dims))}) describes"
         )
     if gzipped:  # the inflated size is not known before inflating: bound it by the machine
-        check_memory(want, str(path), f"its IDX header declares {' x '.join(map(str, dims))} values", DataError)
+        check_memory(want, str(path), f"its IDX header declares {' x '.join(map(str, dims))} values", DataError,
+                     advice="the header is corrupt, or the file is not an IDX file")
     raw = reader.read(want + 1)
     if len(raw) < want:
         raise DataError(f"{path}: truncated: header says {want:,} bytes of data, {holds} {len(raw):,}")
