@@ -75,6 +75,7 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
         gankit.sample("runs/00000-mnist5k-dcgan-nonsaturating", n=64, out="grid.png", ema=True)
         gankit.sample("runs/00001-mnist5k-dcgan-nonsaturating", out="sevens.png", label=7)  # a cgan run
     """
+    device = resolve_device(device)
     out = check_output_file(out)  # before anything is drawn
     cfg, model, ckpt = load_run(run_dir, device)
     G, step = pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
@@ -163,6 +164,7 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
 
     from gankit.data.folder import IMAGE_EXTENSIONS, FolderImages
 
+    device = resolve_device(device)
     folder = check_output_dir(out)
     source = Path(input).expanduser()
     if not source.exists():
