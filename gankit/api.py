@@ -17,7 +17,7 @@ from gankit.engine.rundir import RunDir
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.limits import check_memory, human_bytes
 from gankit.models import Model, build_model
-from gankit.outputs import check_output_dir, check_output_file, writing
+from gankit.outputs import check_output_dir, check_output_file, user_path, writing
 from gankit.viz import save_samples
 
 
@@ -166,7 +166,7 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
 
     device = resolve_device(device)
     folder = check_output_dir(out)
-    source = Path(input).expanduser()
+    source = user_path(input, "--input")
     if not source.exists():
         raise GankitError(f"--input: {source} does not exist; give an image file or a folder of images")
     if source.is_dir():
@@ -234,7 +234,7 @@ def edit(run_dir: str | Path, image: str | Path | None = None, index: int | None
     G = pick_generator(model, ckpt, ema)
     dataset = build_dataset(cfg.data)
     if image is not None:
-        x = _read_image(Path(image), tuple(dataset.info.shape), dataset.info.name)
+        x = _read_image(user_path(image, "--image"), tuple(dataset.info.shape), dataset.info.name)
     else:
         data = dataset.split(split)
         if not 0 <= index < len(data):
@@ -251,14 +251,16 @@ def edit(run_dir: str | Path, image: str | Path | None = None, index: int | None
 def _read_image(path: Path, shape: tuple[int, ...], data_name: str) -> torch.Tensor:
     """An image file as the model sees it: (C, H, W) float32 in [-1, 1]; it must have the run's size."""
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if not path.is_file():
         raise GankitError(f"--image: file not found: {path}")
     try:
         with Image.open(path) as img:
             img = img.convert("L" if shape[0] == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as e:
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types for a bad file (DecompressionBombError, ...)
         raise GankitError(f"--image: {path} is not a readable image ({type(e).__name__})") from None
     if (img.height, img.width) != shape[1:]:
         raise GankitError(f"--image: {path} is {img.width}x{img.height} pixels; this run's images ({data_name}) are "

@@ -18,6 +18,12 @@ from gankit.limits import excerpt
 IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg")
 
 
+def user_path(path: str | os.PathLike, key: str) -> Path:
+    """``path`` as given by a user (``~`` expanded), or a GankitError naming ``key`` when it is not a usable
+    path (a NUL byte, a name too long, ``~nosuchuser``)."""
+    return _as_path(path, key)
+
+
 def _as_path(path: str | os.PathLike, key: str) -> Path:
     try:
         p = Path(path).expanduser()
@@ -79,4 +85,4 @@ def writing(path: str | os.PathLike, key: str = "--out"):
         raise GankitError(f"{key}: cannot write {path} ({e.strerror or type(e).__name__})") from None
 
 
-__all__ = ["IMAGE_OUTPUTS", "check_output_dir", "check_output_file", "writing"]
+__all__ = ["IMAGE_OUTPUTS", "check_output_dir", "check_output_file", "user_path", "writing"]
