@@ -47,6 +47,7 @@ def test_memory_estimate_names_the_key(monkeypatch):
     (["train.batch_size=4000000", "data.name=ring8", "net.name=mlp", "data.n_train=5000000"], "train.batch_size"),
     (["data.name=ring8", "net.name=mlp", "data.n_train=2000000000"], "data.n_train"),
     (["data.name=digits", "eval.n=100000"], "eval.n"),
+    (["data.name=digits", "reg.minibatch_discrimination=1000000"], "reg.minibatch_discrimination"),
     (["data.name=digits", "train.batch_size=5000"], "train.batch_size"),
 ])
 def test_dry_run_refuses_what_the_real_run_could_not_do(sets, key, capsys, monkeypatch):

@@ -77,8 +77,18 @@ def estimate_training_bytes(cfg, info) -> dict[str, Any] | None:
                    (D, torch.empty((1, *info.shape), device="meta"))):
         n = _activation_numel(net, x)
         per_sample += n or 0
-    return {"parameters": params, "parameter_bytes": params * BYTES_PER_PARAMETER,
-            "activation_bytes": per_sample * batch * 4 * ACTIVATION_FACTOR}
+    est = {"parameters": params, "parameter_bytes": params * BYTES_PER_PARAMETER,
+           "activation_bytes": per_sample * batch * 4 * ACTIVATION_FACTOR, "minibatch_bytes": 0}
+    kernels, dim = cfg.reg.minibatch_discrimination, cfg.reg.minibatch_kernel_dim
+    if kernels:  # the family adds T (features x B x C) to D, and M (batch x B x C), |M_i - M_j| (batch^2 x B x C)
+        try:
+            with torch.no_grad():
+                features = D(torch.empty((1, *info.shape), device="meta"), with_features=True)[1].shape[-1]
+        except Exception:  # noqa: BLE001 - a D without features: minibatch discrimination refuses it elsewhere
+            features = 0
+        est["minibatch_bytes"] = (features * kernels * dim * BYTES_PER_PARAMETER
+                                  + (batch + batch * batch) * kernels * dim * 4 * ACTIVATION_FACTOR)
+    return est
 
 
 def check_training_memory(cfg, info) -> None:
@@ -86,8 +96,12 @@ def check_training_memory(cfg, info) -> None:
     est = estimate_training_bytes(cfg, info)
     if est is None:
         return
-    total = est["parameter_bytes"] + est["activation_bytes"]
-    if est["parameter_bytes"] >= est["activation_bytes"]:
+    total = est["parameter_bytes"] + est["activation_bytes"] + est["minibatch_bytes"]
+    if est["minibatch_bytes"] > est["parameter_bytes"] + est["activation_bytes"]:
+        key = "reg.minibatch_discrimination"
+        what = (f"{cfg.reg.minibatch_discrimination:,} kernels of dimension {cfg.reg.minibatch_kernel_dim:,} over "
+                f"batches of {cfg.train.batch_size:,}")
+    elif est["parameter_bytes"] >= est["activation_bytes"]:
         key = "net.params" if cfg.net.params else "net.width"
         what = f"{est['parameters']:,} parameters of G and D at net.width={cfg.net.width}"
     else:
