@@ -25,8 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gankit.errors import ConfigError
-from gankit.limits import MAX_INT, MAX_SEED, excerpt
-from gankit.validation import error_key, error_message
+from gankit.validation import MAX_INT, MAX_SEED, error_key, error_message, excerpt
 
 MAX_CONFIG_BYTES = 1 << 20  # a config file (or a preset) is at most 1 MiB of text
 MAX_DEPTH = 32  # sections nested deeper than this are not a config (and would exhaust the recursion limit)

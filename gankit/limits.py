@@ -20,23 +20,7 @@ import math
 import os
 
 from gankit.errors import ConfigError, GankitError
-
-MAX_SEED = 2**32 - 1
-MAX_INT = 2**31 - 1
-MAX_EXCERPT = 80  # characters of an offending value an error message may echo
-
-
-def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
-    """``repr(value)``, cut to ``limit`` characters with its length said: an error message never echoes a
-    25 MB value back. Containers are not expanded past the limit (repr of a huge list is not built)."""
-    if isinstance(value, (list, tuple, dict, set)) and len(value) > 20:
-        return f"<{type(value).__name__} of {len(value):,} items>"
-    if isinstance(value, (str, bytes)) and len(value) > 4 * limit:
-        value = value[: 4 * limit]
-        text = repr(value)
-        return text[:limit] + f"... ({len(value):,}+ chars)"
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} chars)"
+from gankit.validation import MAX_EXCERPT, MAX_INT, MAX_SEED, excerpt  # defined beside the schema helpers
 
 
 def human_bytes(n: float) -> str:
