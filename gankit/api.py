@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -10,18 +11,25 @@ from torch import nn
 from gankit.config import Config
 from gankit.plugins import load_config
 from gankit.data import build_dataset
+from gankit.devices import resolve_device
 from gankit.engine.checkpoint import Checkpoint, load_latest
 from gankit.engine.rundir import RunDir
-from gankit.errors import CheckpointError, GankitError
+from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.limits import check_memory, human_bytes
 from gankit.models import Model, build_model
+from gankit.outputs import check_output_dir, check_output_file, user_path, writing
 from gankit.viz import save_samples
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[Config, Model, Checkpoint]:
     """The config, the model with its trained weights, and the newest readable checkpoint of a run."""
+    device = resolve_device(device)
     run = RunDir.open(run_dir)
     ckpt = load_latest(run.checkpoints)
-    cfg = load_config(base=ckpt.meta["config"])
+    try:
+        cfg = load_config(base=ckpt.meta["config"])
+    except ConfigError as e:
+        raise CheckpointError(f"{ckpt.path}: its config does not load in this gankit ({e})") from None
     model = build_model(cfg, build_dataset(cfg.data).info, device)
     for name, net in model.nets.items():
         try:
@@ -67,8 +75,12 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
         gankit.sample("runs/00000-mnist5k-dcgan-nonsaturating", n=64, out="grid.png", ema=True)
         gankit.sample("runs/00001-mnist5k-dcgan-nonsaturating", out="sevens.png", label=7)  # a cgan run
     """
+    device = resolve_device(device)
+    out = check_output_file(out)  # before anything is drawn
     cfg, model, ckpt = load_run(run_dir, device)
     G, step = pick_generator(model, ckpt, ema), int(ckpt.meta["step"])
+    check_memory(n * bytes_per_sample(model, G, device, label), "--n", f"{n:,} samples through G "
+                 f"({human_bytes(bytes_per_sample(model, G, device, label))} each)")
     which = "G_ema" if ema else "G"
     if drs:
         if label is not None:
@@ -80,7 +92,33 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
         x = _samples(model, G, cfg, n, seed, device, label)
     dataset = build_dataset(cfg.data) if x.dim() == 2 else None
     what = f", class {label}" if label is not None else ""
-    return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}{what}")
+    with writing(out):
+        return save_samples(x, out, dataset, title=f"{which}, step {step}, seed {seed}{what}")
+
+
+def bytes_per_sample(model: Model, G: nn.Module, device, label: int | None = None) -> int:
+    """Bytes one sample takes on its way through ``G`` (every module's output summed: an upper bound on
+    what sampling holds at once), measured by drawing one sample."""
+    total = [0]
+
+    def hook(module, inputs, output):
+        for t in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(t, torch.Tensor):
+                total[0] += t.numel() * t.element_size()
+
+    handles = [m.register_forward_hook(hook) for m in G.modules()]
+    try:
+        with torch.no_grad():
+            if label is not None and getattr(model.source, "num_classes", None):
+                model.sample(1, 0, device, G=G, y=torch.zeros(1, dtype=torch.long))
+            else:
+                model.sample(1, 0, device, G=G)
+    except Exception:  # noqa: BLE001 - a model that cannot draw one sample fails later with its own message
+        return 0
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]
 
 
 def drs_sampler(cfg: Config, model: Model, G: nn.Module, device: str | torch.device = "cpu"):
@@ -126,7 +164,9 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
 
     from gankit.data.folder import IMAGE_EXTENSIONS, FolderImages
 
-    source = Path(input).expanduser()
+    device = resolve_device(device)
+    folder = check_output_dir(out)
+    source = user_path(input, "--input")
     if not source.exists():
         raise GankitError(f"--input: {source} does not exist; give an image file or a folder of images")
     if source.is_dir():
@@ -151,14 +191,14 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
                               "(grey) images; convert it to greyscale first")
         images.append(image)
     outputs = model.translate(torch.stack(images), seed=seed, G=G)
-    folder = Path(out).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
     pixels = ((outputs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     written = []
-    for path, pix in zip(paths, pixels):
-        target = folder / f"{path.stem}.png"
-        Image.fromarray(pix[..., 0] if pix.shape[-1] == 1 else pix).save(target)
-        written.append(target)
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, pix in zip(paths, pixels):
+            target = folder / f"{path.stem}.png"
+            Image.fromarray(pix[..., 0] if pix.shape[-1] == 1 else pix).save(target)
+            written.append(target)
     return written
 
 
@@ -184,6 +224,9 @@ def edit(run_dir: str | Path, image: str | Path | None = None, index: int | None
         raise GankitError("gankit edit: give exactly one of --image FILE or --index K")
     if steps < 1:
         raise GankitError(f"--steps: must be at least 1, got {steps}")
+    if not (isinstance(span, (int, float)) and math.isfinite(span) and span > 0):
+        raise GankitError(f"--span: must be a finite number > 0, got {span}")
+    out = check_output_file(out)
     cfg, model, ckpt = load_run(run_dir, device)
     if not isinstance(model, LocalizedGAN):
         raise GankitError(f"{run_dir}: this run's model is {cfg.model.name}, not lgan; gankit edit moves an image "
@@ -191,27 +234,33 @@ def edit(run_dir: str | Path, image: str | Path | None = None, index: int | None
     G = pick_generator(model, ckpt, ema)
     dataset = build_dataset(cfg.data)
     if image is not None:
-        x = _read_image(Path(image), tuple(dataset.info.shape), dataset.info.name)
+        x = _read_image(user_path(image, "--image"), tuple(dataset.info.shape), dataset.info.name)
     else:
         data = dataset.split(split)
         if not 0 <= index < len(data):
             raise GankitError(f"--index: {index} is not an image of the {split} split; choose 0..{len(data) - 1}")
         x = data.float_x(torch.tensor([index]))[0]
+    # the grid holds local_dim x steps images, each the size of x, drawn through G at once
+    check_memory(model.local_dim * steps * x.numel() * 4 * 64, "--steps",
+                 f"{model.local_dim} x {steps:,} edited images of shape {tuple(x.shape)}")
     grid = edit_grid(G, x.to(device), model.local_dim, steps, span, model.source.z_std)
-    return save_image_grid(grid, out, nrow=steps)
+    with writing(out):
+        return save_image_grid(grid, out, nrow=steps)
 
 
 def _read_image(path: Path, shape: tuple[int, ...], data_name: str) -> torch.Tensor:
     """An image file as the model sees it: (C, H, W) float32 in [-1, 1]; it must have the run's size."""
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if not path.is_file():
         raise GankitError(f"--image: file not found: {path}")
     try:
         with Image.open(path) as img:
             img = img.convert("L" if shape[0] == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as e:
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types for a bad file (DecompressionBombError, ...)
         raise GankitError(f"--image: {path} is not a readable image ({type(e).__name__})") from None
     if (img.height, img.width) != shape[1:]:
         raise GankitError(f"--image: {path} is {img.width}x{img.height} pixels; this run's images ({data_name}) are "

@@ -1,20 +1,67 @@
 """The ``gankit`` command. Every command has a Python twin of the same name (``gankit.train``, ...).
 
-Bad input (config, file, checkpoint) prints one line naming what to fix and exits with status 2.
+Exit status: 0 done; 2 bad input (config, file, checkpoint, argument: one line naming what to fix);
+1 an internal error, a bug of gankit's (one line, the traceback written to a file whose path it prints);
+130 interrupted (Ctrl-C), one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 import yaml
 
 from gankit.errors import GankitError
+from gankit.limits import MAX_INT, MAX_SEED
+
+MAX_MESSAGE = 600  # characters of the one error line
+
+
+class UsageError(GankitError):
+    """A command-line argument argparse refuses (unknown option, not an integer, a bad choice)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints its usage block and exits itself)
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _int_in(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""), 10)
+        except (ValueError, AttributeError):
+            raise argparse.ArgumentTypeError(f"expected an integer in {lo:,}..{hi:,}, got {text[:40]!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be in {lo:,}..{hi:,}, got {text[:40]}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _positive_finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text[:40]}")
+    return value
+
+
+SEED = _int_in(0, MAX_SEED)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gankit", description="Train GANs and measure what they did.")
+    p = _Parser(prog="gankit", description="Train GANs and measure what they did.")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a GAN (default: non-saturating DCGAN on mnist5k)")
@@ -26,16 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--runs-root", default="runs", help="parent of numbered run folders (default: runs)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
     t.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    t.add_argument("--labels", type=int, metavar="N",
+    t.add_argument("--labels", type=_int_in(0, MAX_INT), metavar="N",
                    help="keep the labels of only N training samples (sets data.labels; semi-supervised)")
 
     s = sub.add_parser("sample", help="draw samples from a trained run into a PNG")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--out", default="grid.png")
+    s.add_argument("--n", type=_int_in(1, MAX_INT), default=64)
+    s.add_argument("--out", default="grid.png", help="the picture: .png, .jpg or .jpeg (default grid.png)")
     s.add_argument("--ema", action="store_true", help="use the EMA of G")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--class", dest="label", type=int, metavar="K",
+    s.add_argument("--seed", type=SEED, default=0)
+    s.add_argument("--class", dest="label", type=_int_in(0, MAX_INT), metavar="K",
                    help="conditional runs (cgan, acgan, infogan code): draw N samples of class K; "
                         "without it they show a class-by-row grid")
     s.add_argument("--drs", action="store_true", help="keep only the samples discriminator rejection sampling "
@@ -45,32 +92,32 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir")
     e.add_argument("--metrics", help="comma-separated (fid,kid,is,fid_inf,prdc,precision,recall,density,coverage,"
                    "memorization,mre,jacobian,cas,modes,dstar,entropy); default depends on the data")
-    e.add_argument("--n", type=int, help="samples per side (default: the split's size; 2500 for toy data)")
-    e.add_argument("--split", default="test", help="real reference split: val or test (default test)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--n", type=_int_in(2, MAX_INT), help="samples per side (default: the split's size; 2500 for toy data)")
+    e.add_argument("--split", default="test", choices=["val", "test"], help="real reference split: val or test (default test)")
+    e.add_argument("--seed", type=SEED, default=0)
     e.add_argument("--ema", action="store_true", help="evaluate the EMA of G")
     e.add_argument("--drs", action="store_true", help="score the samples discriminator rejection sampling keeps "
                    "(sample metrics; mre, jacobian and dstar still measure G itself)")
-    e.add_argument("--device", default="cpu")
+    e.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
 
     tr = sub.add_parser("translate", help="apply a trained pix2pix run's G to an image or a folder of images")
     tr.add_argument("run_dir")
     tr.add_argument("--input", required=True, metavar="FILE_OR_FOLDER", help="an image, or a folder of images")
     tr.add_argument("--out", required=True, metavar="DIR", help="where the translations go (NAME.png each)")
-    tr.add_argument("--seed", type=int, default=0, help="seed of G's dropout masks (its noise; default 0)")
+    tr.add_argument("--seed", type=SEED, default=0, help="seed of G's dropout masks (its noise; default 0)")
     tr.add_argument("--no-noise", action="store_true", help="no dropout: the mean translation")
     tr.add_argument("--ema", action="store_true", help="use the EMA of G")
-    tr.add_argument("--device", default="cpu")
+    tr.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
 
     d = sub.add_parser("edit", help="Localized GAN runs: move an image along each tangent direction into a PNG")
     d.add_argument("run_dir")
     d.add_argument("--image", metavar="FILE", help="an image file of the run's image size")
-    d.add_argument("--index", type=int, metavar="K", help="image K of the dataset's --split instead of a file")
-    d.add_argument("--split", default="test", help="the split --index reads (default test)")
-    d.add_argument("--out", default="edit.png")
+    d.add_argument("--index", type=_int_in(0, MAX_INT), metavar="K", help="image K of the dataset's --split instead of a file")
+    d.add_argument("--split", default="test", choices=["train", "val", "test"], help="the split --index reads (default test)")
+    d.add_argument("--out", default="edit.png", help="the picture: .png, .jpg or .jpeg (default edit.png)")
     d.add_argument("--ema", action="store_true", help="use the EMA of G")
-    d.add_argument("--steps", type=int, default=9, help="columns: values of each local coordinate (default 9)")
-    d.add_argument("--span", type=float, default=2.5, help="the sweep covers [-span, span] x z_std (default 2.5)")
+    d.add_argument("--steps", type=_int_in(1, MAX_INT), default=9, help="columns: values of each local coordinate (default 9)")
+    d.add_argument("--span", type=_positive_finite, default=2.5, help="the sweep covers [-span, span] x z_std (default 2.5)")
 
     sub.add_parser("presets", help="list the named presets")
     return p
@@ -83,11 +130,11 @@ def _train(args: argparse.Namespace) -> int:
         raise GankitError("--resume takes the config from the run's checkpoint; drop --preset/--config/--run-dir/--labels")
     if args.resume:
         if args.dry_run:
-            from gankit.engine.checkpoint import load_latest
             from gankit.engine.rundir import RunDir
-            from gankit.engine.trainer import resumed_config
+            from gankit.engine.trainer import check_config, resume_point
 
-            cfg = resumed_config(load_latest(RunDir.open(args.resume).checkpoints), args.overrides)
+            cfg = resume_point(RunDir.open(args.resume), args.overrides)[1]
+            check_config(cfg)
             print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
             return 0
         from gankit.engine.trainer import train
@@ -97,6 +144,9 @@ def _train(args: argparse.Namespace) -> int:
     overrides = args.overrides + ([f"data.labels={args.labels}"] if args.labels is not None else [])
     cfg = load_config(preset=args.preset, file=args.config, overrides=overrides)
     if args.dry_run:
+        from gankit.engine.trainer import check_config
+
+        check_config(cfg, run_dir=args.run_dir, runs_root=args.runs_root)  # what the real run checks at start-up
         print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
         return 0
     from gankit.engine.trainer import train
@@ -109,8 +159,6 @@ def _train(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from gankit.api import sample
 
-    if args.n < 1:
-        raise GankitError(f"--n: must be at least 1, got {args.n}")
     path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed, label=args.label, drs=args.drs)
     print(f"wrote {path}")
     return 0
@@ -153,16 +201,64 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `gankit` console command; returns the exit status."""
-    args = _parser().parse_args(argv)
+def _crash_log(command: str, args: argparse.Namespace | None) -> Path | None:
+    """Write the traceback being handled to a file and return its path: under the run folder of the
+    command when it names an existing one, else ``$GANKIT_CACHE/crashes`` (``~/.cache/gankit/crashes``),
+    else the temp folder."""
+    folders = []
+    run = getattr(args, "resume", None) or getattr(args, "run_dir", None) if args is not None else None
     try:
+        if run and Path(run).is_dir():
+            folders.append(Path(run))
+    except (OSError, ValueError):
+        pass
+    cache = os.environ.get("GANKIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gankit")
+    folders += [Path(cache) / "crashes", Path(tempfile.gettempdir())]
+    name = f"gankit-crash-{command}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    text = f"gankit {command}: {' '.join(sys.argv)}\n\n{traceback.format_exc()}"
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 20] + f"... ({len(line):,} chars)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `gankit` console command; returns the exit status: 0 done, 2 bad input (one line),
+    1 internal error (one line; the traceback goes to a file it names), 130 interrupted."""
+    command, args = "gankit", None
+    try:
+        args = _parser().parse_args(argv)
+        command = args.command
         commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "edit": _edit,
                     "presets": _presets}
         return commands[args.command](args)
     except GankitError as e:
-        print(f"gankit: error: {e}", file=sys.stderr)
+        print(f"gankit: error: {_one_line(str(e))}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:
+        hint = "; the run keeps its newest checkpoint (continue with gankit train --resume RUN_DIR)" \
+            if command == "train" else ""
+        print(f"gankit: interrupted ({command}){hint}", file=sys.stderr, flush=True)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the last resort: a bug of gankit's, not the user's input
+        try:
+            path = _crash_log(command, args)
+        except KeyboardInterrupt:
+            path = None
+        where = f"traceback in {path}" if path else "the traceback could not be written"
+        print(f"gankit: internal error in `{command}`: {_one_line(f'{type(e).__name__}: {e}')[:300]} ({where}); "
+              "please report it", file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -17,18 +17,50 @@ Example::
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gankit.errors import ConfigError
-from gankit.validation import error_key, error_message
+from gankit.validation import MAX_INT, MAX_SEED, error_key, error_message, excerpt
+
+MAX_CONFIG_BYTES = 1 << 20  # a config file (or a preset) is at most 1 MiB of text
+MAX_DEPTH = 32  # sections nested deeper than this are not a config (and would exhaust the recursion limit)
+
+
+def check_values(value: Any, limit: float = MAX_INT, numbers: bool = True) -> None:
+    """Raise ValueError unless every number in ``value`` (nested dicts / lists, walked without recursion)
+    is one the machine can honour: floats finite, integers within +-``limit``, at most :data:`MAX_DEPTH` deep."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(v, bool) or v is None or not numbers and isinstance(v, (int, float)):
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"must be a finite number, got {v}")
+        if isinstance(v, int) and not -limit <= v <= limit:
+            raise ValueError(f"must be an integer within +-{limit:,} (2**31 - 1), got {excerpt(v)}")
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, depth + 1) for x in v)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    # allow_inf_nan=False: an infinite learning rate or a NaN weight is refused where it enters, not mid-run.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _machine_sized(cls, v: Any, info: ValidationInfo) -> Any:
+        # Every number of every section (params dicts included) fits the machine: see gankit.limits.
+        check_values(v, MAX_SEED if info.field_name == "seed" else MAX_INT)
+        return v
 
 
 class DataConfig(Strict):
@@ -55,9 +87,15 @@ class DataConfig(Strict):
     @field_validator("root")
     @classmethod
     def _root_exists(cls, v: Path | None) -> Path | None:
-        if v is not None and not Path(v).expanduser().exists():
-            raise ValueError(f"path does not exist: {v}")
-        return Path(v).expanduser() if v is not None else None
+        if v is None:
+            return None
+        try:
+            exists = Path(v).expanduser().exists()
+        except (OSError, ValueError, RuntimeError) as e:  # a name too long, a NUL byte, an unknown ~user
+            raise ValueError(f"not a usable path: {excerpt(str(v))[1:-1]} ({type(e).__name__})") from None
+        if not exists:
+            raise ValueError(f"path does not exist: {excerpt(str(v))[1:-1]}")
+        return Path(v).expanduser()
 
 
 class NetConfig(Strict):
@@ -230,7 +268,8 @@ class EvalConfig(Strict):
 
 class Config(Strict):
     description: str = "Non-saturating DCGAN on mnist5k (the default main job)."
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    """Seeds python, numpy and torch: 0 .. 2**32 - 1."""
     deterministic: bool = False
     """Ask PyTorch for deterministic kernels (slower on GPU; CPU runs are deterministic already)."""
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -259,32 +298,73 @@ def presets_dir() -> Path:
     return Path(__file__).parent / "presets"
 
 
+def load_yaml_text(text: str, where: str) -> Any:
+    """YAML ``text`` read safely: no anchors or aliases (a few hundred bytes of aliases expand to millions of
+    entries; a recursive anchor never ends), at most :data:`MAX_DEPTH` levels deep (checked on the parser's
+    events, which PyYAML produces without recursion, before anything is composed), tags of plain data only.
+    Any problem is a :class:`ConfigError` naming ``where``."""
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise ConfigError(f"{where}: YAML anchors and aliases (&name, *name) are not allowed in a config; "
+                                  "write the values out")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(f"{where}: nested more than {MAX_DEPTH} levels deep; a config has a few levels")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or type(e).__name__
+        raise ConfigError(f"{where} is not valid YAML{line} ({excerpt(str(problem))[1:-1]})") from None
+    except (RecursionError, MemoryError):  # pragma: no cover - the checks above keep these out
+        raise ConfigError(f"{where}: too large or too deeply nested to read as a config") from None
+
+
+def read_text_file(path: Path, what: str, limit: int = MAX_CONFIG_BYTES) -> str:
+    """The UTF-8 text of ``path``, at most ``limit`` bytes; a :class:`ConfigError` naming ``what`` and the
+    file otherwise (missing, a folder, too large, unreadable, not UTF-8)."""
+    try:
+        if not path.is_file():
+            raise ConfigError(f"{what}: file not found: {path}")
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as e:
+        raise ConfigError(f"{what}: cannot read {path} ({e.strerror or type(e).__name__})") from None
+    if len(raw) > limit:
+        raise ConfigError(f"{what}: {path} is larger than {limit // 1024} KiB; a config is a few lines of YAML")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{what}: {path} is not UTF-8 text (byte {e.start}: {raw[e.start:e.start + 1]!r})") from None
+
+
 def list_presets() -> dict[str, str]:
     """Preset name -> one-line description."""
     out = {}
     for path in sorted(presets_dir().glob("*.yaml")):
-        data = yaml.safe_load(path.read_text()) or {}
-        out[path.stem] = str(data.get("description", "")).strip()
+        data = load_yaml_text(read_text_file(path, "preset"), f"preset {path.stem}") or {}
+        out[path.stem] = str(data.get("description", "")).strip() if isinstance(data, dict) else ""
     return out
 
 
 def read_preset(name: str) -> dict[str, Any]:
     path = presets_dir() / f"{name}.yaml"
-    if not path.exists():
-        raise ConfigError(f"--preset: unknown preset {name!r}; choose one of: {', '.join(list_presets())}")
-    return yaml.safe_load(path.read_text()) or {}
+    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
+        raise ConfigError(f"--preset: unknown preset {excerpt(name)}; choose one of: {', '.join(list_presets())}")
+    data = load_yaml_text(read_text_file(path, "--preset"), f"preset {name}") or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--preset: preset {name} must hold a mapping of keys, not a {type(data).__name__}")
+    return data
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--config: file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"--config: {path} is not valid YAML{where}") from None
+    data = load_yaml_text(read_text_file(path, "--config"), f"--config: {path}")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -296,17 +376,22 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """``"train.lr_g=1e-4"`` -> (["train", "lr_g"], 0.0001). Values are read as YAML."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.steps=100")
+        raise ConfigError(f"--set {excerpt(text)}: expected KEY=VALUE, e.g. train.steps=100")
+    parts = key.strip().split(".")
+    if any(not p.strip() for p in parts) or len(parts) > MAX_DEPTH:
+        raise ConfigError(f"--set {excerpt(key)}: not a dotted key such as train.steps")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml_text(raw, f"--set {excerpt(key)[1:-1]}") if raw.strip() else None
+    except ConfigError as e:
+        if "anchors" in str(e) or "nested" in str(e):
+            raise
+        value = raw  # not YAML: the text itself (a string key gets it; a number key says what it wants)
     if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string; a number is meant
         try:
             value = float(value)
         except ValueError:
             pass
-    return key.strip().split("."), value
+    return [p.strip() for p in parts], value
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -330,7 +415,8 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
         if child is None:
             child = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[: i + 1])} is a value, not a section")
+            raise ConfigError(f"--set {excerpt('.'.join(path))[1:-1]}: {excerpt('.'.join(path[: i + 1]))[1:-1]} is a "
+                              "value, not a section")
         node[part] = child
         node = child
     node[path[-1]] = value
@@ -341,10 +427,10 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, [str(p) for p in err["loc"][:-1]])
         return f"{key}: unknown key; allowed here: {', '.join(allowed)}"
-    msg = error_message(err)
+    msg = excerpt(error_message(err), 300)[1:-1] if len(error_message(err)) > 300 else error_message(err)
     got = err.get("input")
     if err["type"] != "value_error" and not isinstance(got, dict):
-        msg += f" (got {got!r})"
+        msg += f" (got {excerpt(got)})"
     return f"{key}: {msg}"
 
 
@@ -362,6 +448,12 @@ def build_config(tree: dict[str, Any]) -> Config:
     """Validate a nested dict into a Config (the schema only), turning validation errors into one
     ConfigError line. Whether its names (data, net, objective, model) exist is checked by
     :func:`gankit.plugins.load_config`, the entry point, since this module knows no plugin."""
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config error: a config is a mapping of keys, not a {type(tree).__name__}")
+    try:
+        check_values(tree, numbers=False)  # depth only here: the schema names the key of a bad number
+    except ValueError as e:
+        raise ConfigError(f"config error: {e}") from None
     try:
         return Config.model_validate(tree)
     except ValidationError as e:

@@ -32,7 +32,10 @@ from typing import Any
 
 from gankit.api import drs_sampler, load_run, pick_generator
 from gankit.data import build_dataset
+from gankit.devices import resolve_device
 from gankit.errors import GankitError
+from gankit.limits import excerpt
+from gankit.outputs import writing
 from gankit.metrics.context import EvalContext
 from gankit.metrics.registry import IMAGE_DEFAULTS, METRICS, TOY_DEFAULTS, resolve_metrics, run_metrics
 from gankit.metrics.result import MetricResult
@@ -61,7 +64,8 @@ def run_context(run_dir: Path, n: int | None, split: str, seed: int, ema: bool, 
                 cache: str | Path | None, drs: bool = False) -> EvalContext:
     """The :class:`EvalContext` of a trained run: its G (or G_ema), its data, and with ``drs`` its DRS sampler."""
     if split not in ("val", "test"):
-        raise GankitError(f"--split: choose val or test, got {split!r} (train is the real-vs-real baseline)")
+        raise GankitError(f"--split: choose val or test, got {excerpt(split)} (train is the real-vs-real baseline)")
+    device = resolve_device(device)
     cfg, model, ckpt = load_run(run_dir, device)
     G = GeneratorSampler(pick_generator(model, ckpt, ema), model.source)
     # --drs: the sample metrics score what DRS keeps; mre, jacobian and dstar measure G itself
@@ -100,8 +104,9 @@ def evaluate(
     report = EvalReport(run_dir, ctx.step, ctx.generator, results)
     path = run_dir / "eval.json"
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(report.to_dict(), indent=1, default=str, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    with writing(path, "eval.json"):
+        tmp.write_text(json.dumps(report.to_dict(), indent=1, default=str, allow_nan=False) + "\n")
+        os.replace(tmp, path)
     report.path = path
     return report
 

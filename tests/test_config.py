@@ -55,7 +55,7 @@ def test_ema_switch_accepts_a_bool_and_then_fields():
         ("train.lr_d=-1", "train.lr_d: Input should be greater than 0"),
         ("train.device=tpu", "train.device: Input should be 'auto', 'cpu' or 'cuda'"),
         ("data.memory_budget_mb=-1", "data.memory_budget_mb: Input should be greater than or equal to 0 (got -1)"),
-        ("data.memory_budget_mb=nan", "data.memory_budget_mb: Input should be greater than or equal to 0 (got nan)"),
+        ("data.memory_budget_mb=nan", "data.memory_budget_mb: Input should be a finite number (got nan)"),
         ("data.memory_budget_mb=lots", "data.memory_budget_mb: Input should be a valid number"),
         ("data.workers=-1", "data.workers: Input should be greater than or equal to 0 (got -1)"),
     ],

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from pathlib import Path
@@ -68,12 +69,34 @@ _PICKLE_ALLOWED: dict[tuple[str, str], Callable[[], Any]] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that only rebuilds numpy arrays and plain containers; any other global is refused."""
+def _requested_bytes(shape: Any, dtype: Any) -> float:
+    """Bytes an array of ``shape`` and ``dtype`` takes (inf when they are not a shape and a dtype)."""
+    try:
+        dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+        if any(d < 0 for d in dims):
+            return math.inf
+        return float(math.prod(dims)) * np.dtype(dtype).itemsize
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
 
-    def __init__(self, file: Any, path: Path) -> None:
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that only rebuilds numpy arrays and plain containers; any other global is refused.
+
+    The array constructors it hands out allocate at most the file's own size: a batch's pixels are
+    bytes of the file, so a pickle of allowed names that asks for a terabyte array is refused before
+    numpy allocates it."""
+
+    def __init__(self, file: Any, path: Path, limit: int) -> None:
         super().__init__(file, encoding="bytes")  # CIFAR's pickles come from Python 2: str -> bytes
-        self.path = path
+        self.path, self.limit = path, limit
+
+    def _bounded(self, make: Callable[..., Any], shape: Any, dtype: Any) -> None:
+        want = _requested_bytes(shape, dtype)
+        if want > self.limit:
+            shown = f"{want:,.0f} bytes" if math.isfinite(want) else "an invalid shape"
+            raise DataError(f"{self.path}: the pickle asks for an array of {shown}, more than the file's "
+                            f"{self.limit:,} bytes can hold; not a CIFAR-10 batch")
 
     def find_class(self, module: str, name: str) -> Any:
         make = _PICKLE_ALLOWED.get((module, name))
@@ -82,19 +105,31 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 f"{self.path}: refused to unpickle: it asks for {module}.{name}, which a CIFAR batch never "
                 "holds (only numpy arrays are allowed); the file is not a CIFAR-10 batch or was tampered with"
             )
-        return make()
+        target = make()
+        if name == "_reconstruct":  # _reconstruct(subtype, shape, dtype)
+            def reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+                self._bounded(target, shape, dtype)
+                return target(np.ndarray, shape, dtype)  # the only array type handed out (ndarray itself)
+            return reconstruct
+        if name == "ndarray":  # ndarray(shape, dtype=float, ...)
+            def ndarray(shape: Any, dtype: Any = float, *args: Any, **kwargs: Any) -> Any:
+                self._bounded(target, shape, dtype)
+                return np.ndarray(shape, dtype, *args, **kwargs)
+            return ndarray
+        return target
 
 
 def _unpickle(path: Path) -> Any:
     try:
         with path.open("rb") as f:
-            return _RestrictedUnpickler(f, path).load()
+            size = os.fstat(f.fileno()).st_size
+            return _RestrictedUnpickler(f, path, limit=size).load()
     except DataError:
         raise
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except MemoryError:
-        raise
+        raise DataError(f"{path}: the pickle asks for more memory than this machine has; not a CIFAR-10 batch") from None
     except Exception as e:  # noqa: BLE001 - a corrupt pickle raises almost anything; all mean "bad file"
         detail = str(e) or type(e).__name__
         raise DataError(f"{path}: corrupt or truncated pickle ({detail}); extract the archive again") from None

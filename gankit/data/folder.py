@@ -226,6 +226,14 @@ def load_image_folder(root: str | os.PathLike, image_size: int | None = None,
     nbytes = n * int(np.prod(shape)) * (1 if as_codes else 4)
     streamed = memory_budget_mb is not None and nbytes > memory_budget_mb * 2**20
 
+    if not streamed:
+        from gankit.limits import check_memory
+
+        check_memory(nbytes, "data.image_size" if image_size is not None else "data.memory_budget_mb",
+                     f"{n:,} decoded images of shape {shape} held in memory (data.memory_budget_mb=null never "
+                     "streams them)", DataError,
+                     advice="set data.memory_budget_mb to a number (the folder then streams from disk)"
+                     + (" or lower data.image_size" if image_size is not None else ""))
     if streamed:
         x_all: Any = FolderImages(paths, rgb, image_size, shape)
         x_max = None

@@ -32,6 +32,7 @@ import torch
 from gankit.data.base import DataInfo, Dataset, Split, splits_from_indices, store_images, stratified_split
 from gankit.data.digits import SPLIT_SEED
 from gankit.errors import DataError
+from gankit.limits import check_memory
 
 # IDX type codes -> big-endian numpy dtypes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
 _IDX_DTYPES: dict[int, str] = {
@@ -45,21 +46,35 @@ _IDX_DTYPES: dict[int, str] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_maybe_gzip(path: Path) -> tuple[bytes, bool]:
-    """The file's bytes, gunzipped if it starts with the gzip magic (whatever its name says)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw, False
-    try:
-        return gzip.decompress(raw), True
-    except (OSError, EOFError, zlib.error) as e:
-        # BadGzipFile (an OSError) for a bad header, EOFError for a cut stream, zlib.error for bad data.
-        raise DataError(f"{path}: corrupt gzip stream ({e}); download the file again") from None
+class _Reader:
+    """Bytes of a plain or gzipped file, read on demand: an IDX header is checked before its data is read,
+    so a header that declares more than the file holds allocates nothing (a gzip stream is not inflated
+    past what the header declares)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.file = open(path, "rb")
+            self.size = os.fstat(self.file.fileno()).st_size
+            self.gzipped = self.file.read(2) == _GZIP_MAGIC
+            self.file.seek(0)
+        except FileNotFoundError:
+            raise DataError(f"{path}: file not found") from None
+        except OSError as e:
+            raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+        self.stream = gzip.GzipFile(fileobj=self.file) if self.gzipped else self.file
+
+    def read(self, n: int) -> bytes:
+        try:
+            return self.stream.read(n)
+        except (OSError, EOFError, zlib.error) as e:
+            if not self.gzipped:
+                raise DataError(f"{self.path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+            # BadGzipFile (an OSError) for a bad header, EOFError for a cut stream, zlib.error for bad data.
+            raise DataError(f"{self.path}: corrupt gzip stream ({e}); download the file again") from None
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -69,43 +84,66 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     a type code (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), the number
     of dimensions, then each dimension as a big-endian uint32; the data follow, big-endian.
     A wrong magic, an unknown type code, too few or too many data bytes, or a corrupt gzip stream
-    raise a :class:`DataError` naming the file.
+    raise a :class:`DataError` naming the file. The size the header declares is checked against the
+    file's size (plain) or the machine's memory (gzipped) before anything is allocated.
 
     Example::
 
         images = read_idx("mnist/train-images-idx3-ubyte.gz")  # uint8, shape (60000, 28, 28)
     """
     path = Path(path)
-    raw, gzipped = _read_maybe_gzip(path)
+    reader = _Reader(path)
+    try:
+        return _read_idx(reader)
+    finally:
+        reader.close()
+
+
+def _read_idx(reader: _Reader) -> np.ndarray:
+    path, gzipped = reader.path, reader.gzipped
     holds = "file holds" if not gzipped else "file holds (after gunzip)"
-    if len(raw) < 4:
-        raise DataError(f"{path}: truncated: {len(raw)} bytes, shorter than the 4-byte IDX magic")
-    if raw[0] != 0 or raw[1] != 0:
+    head = reader.read(4)
+    if len(head) < 4:
+        raise DataError(f"{path}: truncated: {len(head)} bytes, shorter than the 4-byte IDX magic")
+    if head[0] != 0 or head[1] != 0:
         raise DataError(
-            f"{path}: not an IDX file: magic starts {raw[:4].hex(' ')}, expected 00 00 TYPE NDIM"
+            f"{path}: not an IDX file: magic starts {head[:4].hex(' ')}, expected 00 00 TYPE NDIM"
         )
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in _IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
         raise DataError(f"{path}: unknown IDX type code 0x{code:02X}; known: {known}")
     if ndim == 0:
         raise DataError(f"{path}: IDX header says 0 dimensions")
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated: header needs {header:,} bytes, {holds} {len(raw):,}")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    raw_dims = reader.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated: header needs {header:,} bytes, {holds} {4 + len(raw_dims):,}")
+    dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4", count=ndim))
     dtype = np.dtype(_IDX_DTYPES[code])
     want = math.prod(dims) * dtype.itemsize
-    have = len(raw) - header
-    if have < want:
-        raise DataError(f"{path}: truncated: header says {want:,} bytes of data, {holds} {have:,}")
-    if have > want:
+    if not gzipped and want != reader.size - header:
+        have = reader.size - header
+        if have < want:
+            raise DataError(f"{path}: truncated: header says {want:,} bytes of data, {holds} {have:,}")
         raise DataError(
             f"{path}: {have - want:,} bytes of trailing garbage after the {want:,} bytes of data "
             f"that the header ({' x '.join(map(str, dims))}) describes"
         )
+    if gzipped:  # the inflated size is not known before inflating: bound it by the machine
+        check_memory(want, str(path), f"its IDX header declares {' x '.join(map(str, dims))} values", DataError,
+                     advice="the header is corrupt, or the file is not an IDX file")
+    raw = reader.read(want + 1)
+    if len(raw) < want:
+        raise DataError(f"{path}: truncated: header says {want:,} bytes of data, {holds} {len(raw):,}")
+    if len(raw) > want:
+        rest = len(raw) - want + len(reader.read(1 << 20))
+        raise DataError(
+            f"{path}: {rest:,}{'+' if rest > 1 else ''} bytes of trailing garbage after the {want:,} bytes of data "
+            f"that the header ({' x '.join(map(str, dims))}) describes"
+        )
     # astype copies into native byte order, so the result is writable and torch.from_numpy accepts it.
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    return np.frombuffer(raw, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 MNIST_FILES = {
@@ -137,6 +175,11 @@ def _read_mnist_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, 
         raise DataError(
             f"{labels_path}: expected integer labels of shape (N,), got {labels.dtype} of shape {labels.shape}"
         )
+    if len(images) == 0:
+        raise DataError(f"{images_path}: holds no images (its IDX header says 0); data.name=mnist-idx needs "
+                        "images in both the train and the t10k files")
+    if 0 in images.shape[1:]:
+        raise DataError(f"{images_path}: images of size {images.shape[1]}x{images.shape[2]}; not MNIST images")
     if len(images) != len(labels):
         raise DataError(
             f"{labels_path}: holds {len(labels):,} labels but {images_path.name} holds {len(images):,} images"

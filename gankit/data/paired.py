@@ -190,8 +190,16 @@ def matched_pairs(root: str | os.PathLike) -> list[tuple[Path, Path]]:
 
 def _decode_all(paths: list[Path], image_size: int | None) -> torch.Tensor:
     """The images as (N, C, S, S) float32 in [-1, 1]: one channel if all are grey, else RGB (grey repeated)."""
+    from gankit.limits import check_memory
+
     reader = FolderImages(paths, rgb=False, image_size=image_size, shape=())
-    images = [reader.read(i) for i in range(len(paths))]
+    first = reader.read(0)
+    # each image decoded, then stacked (as RGB if any is): about 3 float32 copies of every image, before decoding
+    check_memory(3.0 * len(paths) * 3 * first.shape[-2] * first.shape[-1] * 4,
+                 "data.image_size" if image_size is not None else "data.root",
+                 f"{len(paths):,} images of {first.shape[-1]}x{first.shape[-2]} held in memory", DataError,
+                 advice="lower data.image_size" if image_size is not None else "set data.image_size to a smaller side")
+    images = [first] + [reader.read(i) for i in range(1, len(paths))]
     for p, img in zip(paths, images):
         if img.shape[-2:] != images[0].shape[-2:] or img.shape[-1] != img.shape[-2]:
             raise DataError(f"{p}: image is {img.shape[-1]}x{img.shape[-2]} but {paths[0].name} is "

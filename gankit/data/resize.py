@@ -66,6 +66,13 @@ def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
     side = x.shape[-1]
     if side == size:
         return x.contiguous()
+    from gankit.errors import DataError
+    from gankit.limits import check_memory
+
+    n, c = x.shape[:2]
+    # the resized copy and the chunks concatenated into it: twice the output, before anything is allocated
+    check_memory(2.0 * n * c * size * size * 4, "data.image_size",
+                 f"{n:,} images of {c} x {size} x {size} float32", DataError)
     mode = "area" if size < side else "bilinear"
     extra = {} if mode == "area" else {"align_corners": False}
     n, c = x.shape[:2]

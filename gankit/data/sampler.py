@@ -95,6 +95,11 @@ class BatchStream:
         self.sampler.load_state_dict(state)
 
 
+def check_batch(split: Split, batch_size: int, world: int, name: str) -> None:
+    """A ConfigError unless ``batch_size`` fits ``split`` and splits evenly over ``world`` processes."""
+    _check_batch(split, batch_size, world, name)
+
+
 def _check_batch(split: Split, batch_size: int, world: int, name: str) -> None:
     if batch_size > len(split):
         raise ConfigError(f"train.batch_size: {batch_size} is larger than the training split "

@@ -93,4 +93,7 @@ def make_stacked(mnist: Dataset, n_train: int, n_eval: int = DEFAULT_N_EVAL,
 
 def load_stacked_mnist(n_train: int = 50_000, n_eval: int = DEFAULT_N_EVAL) -> StackedDataset:
     """Stacked MNIST built from mnist5k: ``n_train`` train triples, ``n_eval`` val and test triples."""
+    from gankit.limits import check_memory
+
+    check_memory(2.0 * (n_train + 2 * n_eval) * 3 * 28 * 28, "data.n_train", f"{n_train:,} stacked 3x28x28 images")
     return make_stacked(load_mnist5k(), n_train, n_eval)

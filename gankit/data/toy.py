@@ -121,6 +121,10 @@ class ToyDataset(Dataset):
 
 def make_toy(name: str, distribution: GaussianMixture | Spiral, n_train: int, n_eval: int = 5000) -> ToyDataset:
     """Draw fixed train / val / test splits from ``distribution`` (same in every run)."""
+    from gankit.limits import check_memory
+
+    # the samples, float32, and the mixture's draws beside them (component indices, noise): about 4 copies
+    check_memory(4.0 * (n_train + 2 * n_eval) * distribution.dim * 4, "data.n_train", f"{n_train:,} points of {name}")
     g = torch.Generator().manual_seed(TOY_DATA_SEED)
     splits = {
         "train": Split(distribution.sample(n_train, g)),

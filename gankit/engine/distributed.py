@@ -139,10 +139,9 @@ def shutdown() -> None:
 
 def device_for(dist: Dist, name: str) -> torch.device:
     """``train.device`` for this process: under torchrun each process takes the GPU of its local rank."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("train.device: cuda requested but no CUDA device is available; use train.device=cpu")
-        return torch.device("cuda", dist.local_rank) if dist.enabled else torch.device("cuda")
-    return torch.device(name)
+    from gankit.devices import resolve_device
+
+    device = resolve_device(name, "train.device")
+    if device.type == "cuda":
+        return torch.device("cuda", dist.local_rank) if dist.enabled else device
+    return device

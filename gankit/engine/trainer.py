@@ -37,7 +37,9 @@ from gankit.engine import distributed
 from gankit.engine.checkpoint import (
     Checkpoint,
     checkpoint_name,
+    list_checkpoints,
     load_latest,
+    newest_good_checkpoint,
     optimizer_from_flat,
     optimizer_to_flat,
     prune_checkpoints,
@@ -48,10 +50,11 @@ from gankit.engine.distributed import Dist
 from gankit.engine.ema import EMA
 from gankit.engine.faults import NonFiniteWatch
 from gankit.engine.precision import Precision
+from gankit.engine.preflight import preflight
 from gankit.engine.rundir import RunDir
 from gankit.engine.schedule import lr_factor, set_lr
 from gankit.engine.seed import rng_state, seed_everything, set_rng_state
-from gankit.errors import CheckpointError, ConfigError
+from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.models import Model, build_model
 from gankit.plugins import load_config
 from gankit.version import __version__
@@ -105,8 +108,7 @@ def train(
     run: RunDir | None = None
     if resume is not None:
         run = RunDir.open(resume)
-        ckpt = load_latest(run.checkpoints)
-        cfg = resumed_config(ckpt, overrides)
+        ckpt, cfg = resume_point(run, overrides)
     else:
         cfg = load_config(base=config.to_dict() if isinstance(config, Config) else dict(config or {}),
                           overrides=list(overrides))
@@ -116,6 +118,7 @@ def train(
     device = distributed.device_for(dist, cfg.train.device)
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = build_dataset(cfg.data)
+    preflight(cfg, dataset)  # eval.n against the splits, memory against the machine: before anything is built
     stream = make_batch_stream(dataset.train, cfg.train.batch_size, cfg.seed, device, dist.rank, dist.world,
                                name=cfg.data.name, workers=cfg.data.workers)  # this process's share of every global batch
     model = build_model(cfg, dataset.info, device)
@@ -131,7 +134,12 @@ def train(
     if dist.is_main:
         run.lock()  # one writer per run folder
         cleanup.callback(run.unlock)
-        run.write_json("config.json", cfg.to_dict())
+        if ckpt is None and (resume is not None or run.reused):  # a run that died before its first checkpoint
+            run.truncate_metrics(after_step=0)
+        try:
+            run.write_json("config.json", cfg.to_dict())
+        except OSError as e:
+            raise RunWriteError(_write_failure(run, e)) from None
     if own_group:
         cleanup.callback(distributed.shutdown)
     with cleanup:
@@ -161,7 +169,7 @@ def train(
         last_log = step
         t0 = time.perf_counter()
         interrupted = False
-        with stop.catch_signals():
+        with stop.catch_signals(), _disk_errors(run):
             while step < cfg.train.steps:
                 if cfg.train.lr_decay != "none":
                     _set_lr(cfg, opt_g, opt_d, step)
@@ -243,8 +251,66 @@ def train(
 # Helpers of the loop, in the order the loop uses them.
 
 
+def check_config(cfg: Config, run_dir: str | Path | None = None, runs_root: str | Path | None = None) -> None:
+    """Everything :func:`train` checks at start-up, without training or writing anything: the device, the
+    dataset (loaded, so its sizes are known), eval.n against its splits, memory against the machine,
+    the batch size, the model (built), DRS, and the target folder. ``gankit train --dry-run`` runs it."""
+    from gankit.data.sampler import check_batch
+    from gankit.devices import resolve_device
+
+    device = resolve_device(cfg.train.device, "train.device")
+    dataset = build_dataset(cfg.data)
+    preflight(cfg, dataset)
+    check_batch(dataset.train, cfg.train.batch_size, 1, cfg.data.name)
+    build_model(cfg, dataset.info, device)
+    if cfg.eval.drs.enabled:
+        check_drs_config(cfg)
+    if run_dir is not None:
+        RunDir.check_new(run_dir)
+
+
+class RunWriteError(GankitError):
+    """A file of the run could not be written (a full disk, a removed folder); names the newest good checkpoint."""
+
+
+def _write_failure(run: RunDir, e: OSError) -> str:
+    what = e.strerror or type(e).__name__
+    where = f" {e.filename}" if e.filename else ""
+    return f"{run.path}: cannot write{where} ({what}); the run stopped. {newest_good_checkpoint(run.checkpoints, run.path)}"
+
+
+@contextlib.contextmanager
+def _disk_errors(run: RunDir):
+    """An OSError while the loop writes (checkpoint, metrics, grids, TensorBoard) ends the run with one line
+    naming the newest good checkpoint; the atomic checkpoint writes leave the previous one intact."""
+    try:
+        yield
+    except OSError as e:
+        raise RunWriteError(_write_failure(run, e)) from None
+
+
+def resume_point(run: RunDir, overrides) -> tuple[Checkpoint | None, Config]:
+    """(newest usable checkpoint, config) to continue ``run`` from. A run stopped before its first checkpoint
+    (config.json, no checkpoint) starts again from step 0 with its saved config, and says so."""
+    if list_checkpoints(run.checkpoints):
+        ckpt = load_latest(run.checkpoints)
+        return ckpt, resumed_config(ckpt, overrides)
+    saved = run.read_config()
+    _check_resumable(overrides, saved)
+    cfg = load_config(base=saved, overrides=list(overrides))
+    print(f"note: {run.path} holds no checkpoint (the run stopped before its first one); starting it again from "
+          "step 0 with its saved config.json", flush=True)
+    return None, cfg
+
+
 def resumed_config(ckpt: Checkpoint, overrides) -> Config:
-    decay = ckpt.meta["config"]["train"].get("lr_decay", "none")
+    _check_resumable(overrides, ckpt.meta["config"])
+    return load_config(base=ckpt.meta["config"], overrides=list(overrides))
+
+
+def _check_resumable(overrides, config: dict[str, Any]) -> None:
+    train = config.get("train") if isinstance(config, dict) else None
+    decay = train.get("lr_decay", "none") if isinstance(train, dict) else "none"
     for text in overrides:
         path = parse_override(text)[0]
         key = ".".join(path)
@@ -255,7 +321,6 @@ def resumed_config(ckpt: Checkpoint, overrides) -> Config:
         if key == "train.steps" and decay != "none":
             raise ConfigError(f"--set train.steps: cannot change on --resume while train.lr_decay={decay} (the decay "
                               "is spread over the run's train.steps); start a new run with the longer train.steps")
-    return load_config(base=ckpt.meta["config"], overrides=list(overrides))
 
 
 def _run_name(cfg: Config) -> str:
@@ -308,7 +373,7 @@ def _restore(ckpt: Checkpoint, cfg: Config, model: Model, ema: EMA | None, opt_g
         amp.load_state_dict(meta.get("precision", {}))
         set_rng_state(ckpt.tensors, meta["rng"])
         return int(meta["step"]), int(meta["images_seen"])
-    except (KeyError, RuntimeError, ValueError) as e:
+    except (KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError) as e:
         raise CheckpointError(f"{ckpt.path}: does not match this model ({str(e).splitlines()[0][:160]})") from None
 
 

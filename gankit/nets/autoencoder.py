@@ -15,6 +15,8 @@ pull-away term acts; ``energy_and_embedding(x)`` gives both from one pass.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -48,7 +50,7 @@ class EnergyAutoEncoder(nn.Module):
 
 def vector_autoencoder(shape: tuple[int, ...], width: int, depth: int) -> EnergyAutoEncoder:
     """MLP auto-encoder for vectors of ``shape``: dim -> width x depth (code) -> ... -> dim."""
-    dim = int(torch.tensor(shape).prod())
+    dim = math.prod(shape)
     encoder = nn.Sequential(nn.Flatten(), mlp([dim] + [width] * depth, nn.LeakyReLU, negative_slope=0.2))
     decoder = nn.Sequential(nn.LeakyReLU(0.2), mlp([width] * depth + [dim], nn.LeakyReLU, negative_slope=0.2))
     return EnergyAutoEncoder(encoder, decoder)

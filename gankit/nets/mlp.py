@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -26,7 +28,7 @@ class MLPGenerator(nn.Module):
     def __init__(self, z_dim: int, shape: tuple[int, ...], width: int, depth: int) -> None:
         super().__init__()
         self.z_dim, self.shape = z_dim, shape
-        self.net = mlp([z_dim] + [width] * depth + [int(torch.tensor(shape).prod())], nn.ReLU)
+        self.net = mlp([z_dim] + [width] * depth + [math.prod(shape)], nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(len(z), *self.shape)
@@ -40,7 +42,7 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, shape: tuple[int, ...], width: int, depth: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            mlp([int(torch.tensor(shape).prod())] + [width] * depth, nn.LeakyReLU, negative_slope=0.2),
+            mlp([math.prod(shape)] + [width] * depth, nn.LeakyReLU, negative_slope=0.2),
             nn.LeakyReLU(0.2),
         )
         self.head = nn.Linear(width, 1)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import math
+
 import torch
 from pydantic import Field
 from torch import nn
@@ -72,7 +74,7 @@ class MLPImageGenerator(nn.Module):
         for a, b in zip([z_dim] + hidden[:-1], hidden):
             # BatchNorm's shift replaces the bias; softplus after the normalisation as in the paper.
             layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), nn.Softplus()]
-        layers += [linear(hidden[-1], int(torch.tensor(shape).prod()), weight_normed=weight_normed),
+        layers += [linear(hidden[-1], math.prod(shape), weight_normed=weight_normed),
                    nn.Tanh() if output == "tanh" else nn.Identity()]
         self.net = nn.Sequential(*layers)
 
@@ -90,7 +92,7 @@ class MLPImageDiscriminator(nn.Module):
         super().__init__()
         self.weight_normed = weight_normed
         layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip([int(torch.tensor(shape).prod())] + hidden[:-1], hidden)):
+        for i, (a, b) in enumerate(zip([math.prod(shape)] + hidden[:-1], hidden)):
             if i > 0:
                 layers.append(GaussianNoise(noise_std))
             layers += [linear(a, b, weight_normed=weight_normed, train_scale=train_hidden_scale), nn.ReLU()]

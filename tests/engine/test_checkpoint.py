@@ -15,11 +15,12 @@ from gankit.engine.checkpoint import (
     save_checkpoint,
 )
 from gankit.errors import CheckpointError
+from tests.engine.ckpt_helpers import valid_checkpoint
 
 
 def test_round_trip_is_exact(tmp_path: Path):
-    tensors = {"G.w": torch.randn(3, 4), "rng.torch": torch.get_rng_state(), "n": torch.tensor(3.5)}
-    meta = {"step": 7, "config": {"seed": 1}, "nested": [1, "a", None]}
+    tensors, meta = valid_checkpoint(7, nested=[1, "a", None])
+    tensors["n"] = torch.tensor(3.5)
     path = save_checkpoint(tmp_path / "c.safetensors", tensors, meta)
     ck = load_checkpoint(path)
     assert set(ck.tensors) == set(tensors)
@@ -63,7 +64,7 @@ def test_corrupt_or_foreign_files_are_clear_errors(tmp_path: Path):
 
 def test_truncated_newest_checkpoint_falls_back_to_the_last_good_one(tmp_path: Path, capsys):
     for step in (10, 20, 30):
-        save_checkpoint(tmp_path / checkpoint_name(step), {"x": torch.full((2,), float(step))}, {"step": step})
+        save_checkpoint(tmp_path / checkpoint_name(step), *valid_checkpoint(step))
     newest = tmp_path / checkpoint_name(30)
     newest.write_bytes(newest.read_bytes()[:40])  # a crash mid-copy, say
     ck = load_latest(tmp_path)
@@ -73,7 +74,7 @@ def test_truncated_newest_checkpoint_falls_back_to_the_last_good_one(tmp_path: P
 
 def test_prune_keeps_the_newest(tmp_path: Path):
     for step in (5, 10, 100, 1000):
-        save_checkpoint(tmp_path / checkpoint_name(step), {"x": torch.zeros(1)}, {"step": step})
+        save_checkpoint(tmp_path / checkpoint_name(step), *valid_checkpoint(step))
     (tmp_path / "ckpt-0000999.safetensors.tmp").write_bytes(b"partial")
     prune_checkpoints(tmp_path, keep=2)
     assert [p.name for p in list_checkpoints(tmp_path)] == [checkpoint_name(100), checkpoint_name(1000)]
