@@ -15,6 +15,7 @@ from gankit.errors import GankitError
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gankit", description="Train GANs and measure what they did.")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a GAN (default: non-saturating DCGAN on mnist5k)")
@@ -71,6 +72,22 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--ema", action="store_true", help="use the EMA of G")
     d.add_argument("--steps", type=int, default=9, help="columns: values of each local coordinate (default 9)")
     d.add_argument("--span", type=float, default=2.5, help="the sweep covers [-span, span] x z_std (default 2.5)")
+
+    r = sub.add_parser("report", help="one self-contained HTML page of a run (curves, grids, figures, diagnosis)")
+    r.add_argument("run_dir")
+    r.add_argument("--out", metavar="FILE.html", help="where the page goes (default: RUN_DIR/report.html)")
+    r.add_argument("--no-measure", action="store_true", help="diagnose only from the files on disk (no FID per "
+                   "checkpoint, no class histogram; faster)")
+    r.add_argument("--device", default="cpu")
+
+    dr = sub.add_parser("doctor", help="diagnose a run: rules grounded in what was measured, with suggestions")
+    dr.add_argument("run_dir")
+    dr.add_argument("--no-measure", action="store_true", help="use only the files on disk (no FID per checkpoint)")
+    dr.add_argument("--device", default="cpu")
+
+    c = sub.add_parser("compare", help="runs side by side: differing config keys, figures, curves (terminal, HTML)")
+    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    c.add_argument("--out", metavar="FILE.html", help="also write the comparison page there")
 
     sub.add_parser("presets", help="list the named presets")
     return p
@@ -153,16 +170,54 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from gankit.report.run import write_report
+
+    print(f"wrote {write_report(args.run_dir, args.out, measure=not args.no_measure, device=args.device)}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from gankit.report.doctor import doctor, print_findings
+
+    findings = doctor(args.run_dir, measure_checkpoints=not args.no_measure, device=args.device)
+    print("\n".join(print_findings(findings, args.run_dir)))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from gankit.report.compare import compare
+
+    result = compare(args.run_dirs, out=args.out)
+    print("\n".join(result.lines()))
+    if result.path is not None:
+        print(f"\nwrote {result.path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gankit` console command; returns the exit status."""
+    import os
+
+    from gankit.progress import QUIET_ENV
+
     args = _parser().parse_args(argv)
+    before = os.environ.get(QUIET_ENV)
+    if args.quiet:
+        os.environ[QUIET_ENV] = "1"
     try:
         commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "edit": _edit,
-                    "presets": _presets}
+                    "report": _report, "doctor": _doctor, "compare": _compare, "presets": _presets}
         return commands[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if args.quiet:  # main() may run inside a longer process (tests): leave its environment as it was
+            if before is None:
+                os.environ.pop(QUIET_ENV, None)
+            else:
+                os.environ[QUIET_ENV] = before
 
 
 if __name__ == "__main__":

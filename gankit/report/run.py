@@ -66,7 +66,8 @@ def curves_figure(records: list[RunRecord], keys: list[str], title: str, ylabel:
 
 
 def _partners(key: str) -> tuple[str, ...]:
-    return (f"{key}_real_vs_real", f"true_{key}", f"real_{key}", f"{key}_real")
+    std = (f"{key[:-4]}_real_vs_real_std",) if key.endswith("_std") else ()
+    return (f"{key}_real_vs_real", *std, f"true_{key}", f"real_{key}", f"{key}_real")
 
 
 def value_rows(values: dict[str, Any]) -> list[list[Any]]:
@@ -224,7 +225,7 @@ def _config(record: RunRecord) -> list[str]:
 
 
 def run_page_body(record: RunRecord, findings: list[Finding]) -> list[str]:
-    body = [html.table(["", ""], _summary(record)), html.heading("Diagnosis", anchor="diagnosis")]
+    body = [html.table(["run", record.name], _summary(record)), html.heading("Diagnosis", anchor="diagnosis")]
     body += findings_block(findings)
     body += _curves(record) + _grids(record) + _game(record) + _quality(record) + _eval(record)
     body += _checkpoints(record) + _config(record)

@@ -32,11 +32,12 @@ PROB_OBJECTIVES = ("nonsaturating", "minimax")  # D's output is a logit of P(rea
 
 
 def plane_bounds(dataset: Any) -> tuple[float, float, float, float]:
-    """(x0, x1, y0, y1): the training split's bounding box, widened by 3 std of the mixture (or 10 %)."""
+    """(x0, x1, y0, y1): the training split's bounding box, widened by a quarter of its largest side (at
+    least 3 std of the mixture), so that a G that strays a little stays in the picture."""
     x = dataset.train.float_x(slice(0, 5000)).double()
     std = float(getattr(dataset, "std", 0.0) or 0.0)
     lo, hi = x.min(0).values, x.max(0).values
-    margin = 3 * std if std > 0 else 0.1 * float((hi - lo).max())
+    margin = max(3 * std, 0.25 * float((hi - lo).max()))
     return float(lo[0]) - margin, float(hi[0]) + margin, float(lo[1]) - margin, float(hi[1]) + margin
 
 
@@ -99,8 +100,14 @@ def toy_frame_figure(frame: dict[str, Any], title: str = "") -> Any:
     has_d = frame["d_out"].size > 0
     fig, axes = plt.subplots(1, 2 if has_d else 1, figsize=(9.5 if has_d else 4.8, 4.3), squeeze=False)
     ax = axes[0, 0]
-    if frame["density"].size:
-        ax.imshow(frame["density"], origin="lower", extent=extent, cmap="Greys", aspect="equal")
+    if frame["density"].size:  # a power norm: the narrow modes of the toy mixtures stay visible
+        from matplotlib.colors import PowerNorm
+
+        ax.imshow(frame["density"], origin="lower", extent=extent, cmap="Greys", aspect="equal",
+                  norm=PowerNorm(0.3, vmin=0.0))
+    real = frame.get("real")
+    if real is not None and len(real):
+        ax.scatter(real[:, 0], real[:, 1], s=1, c="0.35", alpha=0.5, label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="C1", alpha=0.6, label="G(z)")
     ax.set_title("G's samples over the true density", fontsize=10)
     ax.set_xlim(extent[:2])
@@ -113,7 +120,6 @@ def toy_frame_figure(frame: dict[str, Any], title: str = "") -> Any:
         if not (math.isfinite(vmin) and math.isfinite(vmax)) or vmin == vmax:
             vmin, vmax = None, None
         im = ax.imshow(values, origin="lower", extent=extent, cmap="PiYG", vmin=vmin, vmax=vmax, aspect="equal")
-        real = frame.get("real")
         if real is not None and len(real):
             ax.scatter(real[:, 0], real[:, 1], s=2, c="#1b7837", alpha=0.5, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=2, c="#762a83", alpha=0.5, label="G(z)")
