@@ -98,7 +98,7 @@ def sparkline(steps: list[int], values: list[float], last_step: int, lo: float, 
     for j in range(width):
         at = (j + 1) * last_step / width
         known = [v for s, v in zip(steps, values) if s <= at + 1e-9]
-        if not known:
+        if not known or at - last_step / width >= steps[-1]:  # before the run's first log, after its last
             out.append(" ")
             continue
         v = known[-1]
