@@ -193,7 +193,7 @@ def compare(run_dirs: list[str | Path], out: str | Path | None = None) -> Compar
             body.append(html.figure(curves_figure(records, keys, title, label, percent=pct),
                                     f"{title} of every run over steps (colour: run; line style: which stat)"))
     if any(r.grids for r in records):
-        body += [html.heading("Samples side by side", anchor="samples"), _grids_slider(records)]
+        body += [html.heading("Samples side by side", anchor="samples-side-by-side"), _grids_slider(records)]
     result.path = html.write_page(path, f"gankit compare: {len(records)} runs", body)
     return result
 

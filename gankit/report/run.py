@@ -150,7 +150,7 @@ def _grids(record: RunRecord) -> list[str]:
         return []
     frames = [html.image(path, f"samples at step {step}") for step, path in record.grids]
     labels = [f"step {step}" for step, _ in record.grids]
-    return [html.heading("Samples over training", anchor="samples"),
+    return [html.heading("Samples over training", anchor="samples-over-training"),
             html.paragraph("The same fixed z at every step (G_ema when the run keeps it).", "note"),
             html.slider(frames, labels, "samples")]
 
@@ -165,7 +165,7 @@ def _game(record: RunRecord) -> list[str]:
         fig = toy_frame_figure(load_toy_frame(path), f"step {step}")
         frames.append(html.image(html.figure_png(fig, dpi=72), f"the game at step {step}"))
         labels.append(f"step {step}")
-    return [html.heading("The game on the plane", anchor="game"),
+    return [html.heading("The game on the plane", anchor="game-on-the-plane"),
             html.paragraph("Left: G's samples (orange) over the true density (grey). Right: D's output over the "
                            "plane, real samples in green and G's in purple; where G's samples sit in a region D "
                            "calls fake, G's gradient pushes them towards the real data.", "note"),
