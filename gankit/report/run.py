@@ -227,6 +227,11 @@ def _config(record: RunRecord) -> list[str]:
 def run_page_body(record: RunRecord, findings: list[Finding]) -> list[str]:
     body = [html.table(["run", record.name], _summary(record)), html.heading("Diagnosis", anchor="diagnosis")]
     body += findings_block(findings)
+    if record.measurements is None:
+        body.append(html.paragraph(f"Not measured yet: the FID at each kept checkpoint and the class histogram of G's "
+                                   f"samples; `gankit report {record.path}` or `gankit doctor {record.path}` measures "
+                                   "them (the page written at the end of training diagnoses from the run's files).",
+                                   "note"))
     body += _curves(record) + _grids(record) + _game(record) + _quality(record) + _eval(record)
     body += _checkpoints(record) + _config(record)
     return body
