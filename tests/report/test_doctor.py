@@ -128,6 +128,15 @@ def test_collapse_fires_on_toy_modes_and_low_entropy(tmp_path):
     assert "collapse" not in findings(craft(tmp_path / "d", eval=low))
 
 
+def test_collapse_fires_on_few_stacked_mnist_modes(tmp_path):
+    quality = {"kind": "stacked_modes", "values": {"modes_covered": 480, "n_modes": 1000, "real_modes_covered": 1000,
+                                                   "kl": 1.2, "real_kl": 0.02}, "fingerprint": {}}
+    f = findings(craft(tmp_path / "a", quality=quality))["collapse"]
+    assert f.values == {"stacked_modes_covered": 480} and "Stacked MNIST: 480 of 1000 modes (real data 1000)" in f.evidence
+    quality["values"]["modes_covered"] = 500  # half of the real data's: not below
+    assert "collapse" not in findings(craft(tmp_path / "b", quality=quality))
+
+
 # ---- memorisation ---------------------------------------------------------------------------------------
 
 
