@@ -109,7 +109,7 @@ def main() -> None:
                f"{len(record.metrics)} logs; a grid PNG is {grid_kb:.0f} kB on average, so the default run's 9 "
                f"grids would add about {(9 - len(record.grids)) * grid_kb / 1e3:.2f} MB."
                if record.step < record.target_steps else "")
-    what += f"; eval metrics: {args.metrics or 'the defaults'}"
+    metrics = f"`gankit eval --metrics {args.metrics}`" if args.metrics else "`gankit eval`'s default metrics"
     shot = None if args.no_screenshot else work / "shot.png"
     times = render_times(page, args.loads, shot)
     if shot is not None:
@@ -118,8 +118,9 @@ def main() -> None:
     lines = [
         "## The report page (`gankit report`)",
         "",
-        f"`python benchmarks/report_page.py --steps {args.steps}`: the page of {what}, with `gankit eval`'s default "
-        "metrics and the doctor's measurements (FID at each kept checkpoint, the class histogram), loaded in headless "
+        f"`python benchmarks/report_page.py --steps {args.steps}"
+        + (f" --metrics {args.metrics}" if args.metrics else "") + f"`: the page of {what}, with {metrics} "
+        "and the doctor's measurements (FID at each kept checkpoint, the class histogram), loaded in headless "
         "Chromium (Debian's, through tests/browser.py) and timed from navigation start to the end of the load event "
         f"with every image decoded (median of {args.loads} loads).",
         "",

@@ -231,9 +231,14 @@ def rule_fid_falling(record: RunRecord) -> Finding | None:
         return None
     steps = [int(p["step"]) for p in points]
     rr = as_float(points[-1].get("fid_real_vs_real"))
-    more = int(steps[-1] * 1.5)
-    resume = (f"gankit train --resume {record.path} --set train.steps={more}"
-              if _cfg(record, "train.lr_decay", "none") == "none" else f"a new run with train.steps={more}")
+    more = max(int(steps[-1] * 1.5), record.target_steps)
+    if record.step < record.target_steps:  # stopped early: finishing it is the first step
+        resume = (f"gankit train --resume {record.path} (it stopped at step {record.step} of {record.target_steps}), "
+                  f"then longer still if the FID keeps falling")
+    elif _cfg(record, "train.lr_decay", "none") == "none":
+        resume = f"gankit train --resume {record.path} --set train.steps={more}"
+    else:
+        resume = f"a new run with train.steps={more} (train.steps cannot change on --resume under train.lr_decay)"
     return Finding("fid_falling", "FID still falling at the last checkpoints",
                    f"FID {' -> '.join(f'{f:.2f}' for f in fids)} at steps {', '.join(map(str, steps))} "
                    f"(last drop {100 * last_drop:.0f} %; real-vs-real {rr:.2f})",
