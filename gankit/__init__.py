@@ -58,5 +58,22 @@ def evaluate(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
-__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
+from gankit import report  # the package is callable: gankit.report(run_dir, out=None) (see its docstring)
+
+
+def doctor(*args, **kwargs):
+    """See :func:`gankit.report.doctor.doctor` (the twin of ``gankit doctor``): the findings as dataclasses."""
+    from gankit.report.doctor import doctor as _doctor
+
+    return _doctor(*args, **kwargs)
+
+
+def compare(*args, **kwargs):
+    """See :func:`gankit.report.compare.compare` (the twin of ``gankit compare``)."""
+    from gankit.report.compare import compare as _compare
+
+    return _compare(*args, **kwargs)
+
+
+__all__ = ["Config", "compare", "doctor", "evaluate", "report", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
            "CheckpointError", "__version__"]

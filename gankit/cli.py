@@ -62,6 +62,7 @@ SEED = _int_in(0, MAX_SEED)
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gankit", description="Train GANs and measure what they did.")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a GAN (default: non-saturating DCGAN on mnist5k)")
@@ -118,6 +119,22 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--ema", action="store_true", help="use the EMA of G")
     d.add_argument("--steps", type=_int_in(1, MAX_INT), default=9, help="columns: values of each local coordinate (default 9)")
     d.add_argument("--span", type=_positive_finite, default=2.5, help="the sweep covers [-span, span] x z_std (default 2.5)")
+
+    r = sub.add_parser("report", help="one self-contained HTML page of a run (curves, grids, figures, diagnosis)")
+    r.add_argument("run_dir")
+    r.add_argument("--out", metavar="FILE.html", help="where the page goes (default: RUN_DIR/report.html)")
+    r.add_argument("--no-measure", action="store_true", help="diagnose only from the files on disk (no FID per "
+                   "checkpoint, no class histogram; faster)")
+    r.add_argument("--device", default="cpu")
+
+    dr = sub.add_parser("doctor", help="diagnose a run: rules grounded in what was measured, with suggestions")
+    dr.add_argument("run_dir")
+    dr.add_argument("--no-measure", action="store_true", help="use only the files on disk (no FID per checkpoint)")
+    dr.add_argument("--device", default="cpu")
+
+    c = sub.add_parser("compare", help="runs side by side: differing config keys, figures, curves (terminal, HTML)")
+    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    c.add_argument("--out", metavar="FILE.html", help="also write the comparison page there")
 
     sub.add_parser("presets", help="list the named presets")
     return p
@@ -201,6 +218,31 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from gankit.report.run import write_report
+
+    print(f"wrote {write_report(args.run_dir, args.out, measure=not args.no_measure, device=args.device)}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from gankit.report.doctor import doctor, print_findings
+
+    findings = doctor(args.run_dir, measure_checkpoints=not args.no_measure, device=args.device)
+    print("\n".join(print_findings(findings, args.run_dir)))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from gankit.report.compare import compare
+
+    result = compare(args.run_dirs, out=args.out)
+    print("\n".join(result.lines()))
+    if result.path is not None:
+        print(f"\nwrote {result.path}")
+    return 0
+
+
 def _crash_log(command: str, args: argparse.Namespace | None) -> Path | None:
     """Write the traceback being handled to a file and return its path: under the run folder of the
     command when it names an existing one, else ``$GANKIT_CACHE/crashes`` (``~/.cache/gankit/crashes``),
@@ -235,12 +277,19 @@ def _one_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gankit` console command; returns the exit status: 0 done, 2 bad input (one line),
     1 internal error (one line; the traceback goes to a file it names), 130 interrupted."""
+    import os
+
+    from gankit.progress import QUIET_ENV
+
     command, args = "gankit", None
+    before = os.environ.get(QUIET_ENV)
     try:
         args = _parser().parse_args(argv)
         command = args.command
+        if args.quiet:
+            os.environ[QUIET_ENV] = "1"
         commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "edit": _edit,
-                    "presets": _presets}
+                    "report": _report, "doctor": _doctor, "compare": _compare, "presets": _presets}
         return commands[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {_one_line(str(e))}", file=sys.stderr, flush=True)
@@ -259,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gankit: internal error in `{command}`: {_one_line(f'{type(e).__name__}: {e}')[:300]} ({where}); "
               "please report it", file=sys.stderr, flush=True)
         return 1
+    finally:
+        if args is not None and args.quiet:  # main() may run inside a longer process (tests): leave its environment as it was
+            if before is None:
+                os.environ.pop(QUIET_ENV, None)
+            else:
+                os.environ[QUIET_ENV] = before
 
 
 if __name__ == "__main__":

@@ -223,6 +223,9 @@ class TrainConfig(Strict):
     and goes on uncompiled. Sampling, evaluation and checkpoints use the plain networks."""
     tensorboard: bool = True
     """Write TensorBoard scalars to RUN/tensorboard (needs the tensorboard package)."""
+    report: bool = True
+    """Write RUN/report.html when the run ends (curves, sample grids, quality figure, diagnosis); any time
+    later: ``gankit report RUN``."""
 
     @field_validator("betas")
     @classmethod

@@ -48,6 +48,7 @@ from torch import nn
 
 from gankit.data.base import Split
 from gankit.errors import ConfigError, GankitError
+from gankit.progress import track
 from gankit.regularizers.packing import Packed
 from gankit.sampling import LatentPrior, generate
 
@@ -118,7 +119,7 @@ def calibrate(D: nn.Module, G: nn.Module, prior: LatentPrior, real: torch.Tensor
     opt = torch.optim.Adam(score.parameters(), lr=lr, betas=(0.5, 0.999))
     g = torch.Generator().manual_seed(seed)
     tail: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=100)  # (loss, accuracy) of the last steps
-    for _ in range(steps):
+    for _ in track(range(steps), "DRS: calibrating D", unit="step"):
         idx = torch.randint(len(real), (batch_size,), generator=g).to(device)
         with torch.no_grad():
             fake = G(prior.draw(batch_size, g, "cpu", None).to(device))

@@ -40,6 +40,7 @@ from gankit.metrics.context import EvalContext
 from gankit.metrics.registry import IMAGE_DEFAULTS, METRICS, TOY_DEFAULTS, resolve_metrics, run_metrics
 from gankit.metrics.result import MetricResult
 from gankit.metrics.samples import GeneratorSampler
+from gankit.progress import progress_bar
 
 
 @dataclass
@@ -100,7 +101,19 @@ def evaluate(
     names = resolve_metrics(metrics, ctx.image)
     if metrics is None and not getattr(ctx.source, "latent", True):  # e.g. pix2pix: G translates images, no G(z)
         names = [m for m in names if m not in ("mre", "jacobian")]
-    results = run_metrics(ctx, names, None if log is None else lambda result: log(result.line()))
+    results: dict[str, MetricResult] = {}
+    with progress_bar(len(names), "gankit eval", unit="metric") as bar:
+        for name in names:  # one at a time, so that the bar moves after each (run_metrics skips a done PRDC)
+            bar.set_postfix_str(name, refresh=True)
+            if METRICS[name] is METRICS["precision"] and "prdc" in results:  # the four PRDC names share one result
+                bar.update(1)
+                continue
+            for key, result in run_metrics(ctx, [name]).items():
+                if key not in results:
+                    results[key] = result
+                    if log is not None:
+                        log(result.line())
+            bar.update(1)
     report = EvalReport(run_dir, ctx.step, ctx.generator, results)
     path = run_dir / "eval.json"
     tmp = path.with_suffix(f".tmp{os.getpid()}")

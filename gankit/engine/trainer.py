@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from gankit.engine.checkpoint import (
 from gankit.engine.compile import CompiledOrEager
 from gankit.engine.distributed import Dist
 from gankit.engine.ema import EMA
-from gankit.engine.faults import NonFiniteWatch
+from gankit.engine.faults import NonFiniteWatch, TrainingDiverged
 from gankit.engine.precision import Precision
 from gankit.engine.preflight import preflight
 from gankit.engine.rundir import RunDir
@@ -63,7 +62,7 @@ from gankit.viz import save_samples
 # Keys a resumed run may change: they alter what is logged and saved, and for how long it runs,
 # never what a step computes, so the resumed run stays bitwise identical to an uninterrupted one.
 RESUMABLE_KEYS = {"train.steps", "train.checkpoint_every", "train.keep_checkpoints", "train.sample_every",
-                  "train.log_every", "train.tensorboard", "train.device"}
+                  "train.log_every", "train.tensorboard", "train.device", "train.report"}
 RESUMABLE_SECTIONS = {"eval"}  # every key under these: what is scored after training, never a step
 FIXED_Z_SEED = 12345  # the sample grids use the same z in every run and after every resume
 
@@ -169,7 +168,8 @@ def train(
         last_log = step
         t0 = time.perf_counter()
         interrupted = False
-        with stop.catch_signals(), _disk_errors(run):
+        with stop.catch_signals(), _disk_errors(run), \
+                _record_divergence(run if dist.is_main else None, lambda: step):
             while step < cfg.train.steps:
                 if cfg.train.lr_decay != "none":
                     _set_lr(cfg, opt_g, opt_d, step)
@@ -206,12 +206,13 @@ def train(
                 if step % cfg.train.log_every == 0 or step == cfg.train.steps:
                     watch.check(dist, run)
                     _log(run if dist.is_main else None, writer, bar, _mean_over(dist, sums), step - last_log, step,
-                         images_seen, time.perf_counter() - t0)
+                         images_seen, time.perf_counter() - t0, (step - last_log) * cfg.train.batch_size)
                     sums, last_log = {}, step
                 bar.update(1)
                 if dist.is_main and model.generative and (_due(step, cfg.train.sample_every, cfg.train.steps)
                                                           or stopping):
-                    _save_grid(run, dataset, model, ema.G_ema if ema else model.nets["G"], n_fixed, device, step)
+                    _save_grid(run, dataset, model, ema.G_ema if ema else model.nets["G"], n_fixed, device, step,
+                               cfg.objective.name)
                 if _due(step, cfg.train.checkpoint_every, cfg.train.steps) or stopping:
                     watch.check(dist, run, model)  # never a checkpoint of non-finite weights
                     if dist.is_main:
@@ -243,6 +244,8 @@ def train(
                 run.write_json("model_figures.json", figures)
                 for line in figures["lines"]:
                     print(line, flush=True)
+        if cfg.train.report and dist.is_main and not interrupted:
+            _write_report(run)
     return TrainResult(run.path, step, model, ema.G_ema if ema else None, quality, interrupted,
                        run.read_metrics() if dist.is_main else [], quality_drs)
 
@@ -406,10 +409,36 @@ def _tensorboard(run: RunDir, cfg: Config):
 
 
 def _progress(total: int, initial: int, show: bool | None):
-    from tqdm import tqdm
+    """The training bar on stderr: step / total, steps/s and the ETA (tqdm's), and at each log step images/s,
+    D's accuracy on real and fake and the losses (its postfix); off when stderr is no TTY or under
+    ``gankit --quiet`` (:mod:`gankit.progress`)."""
+    from gankit.progress import progress_bar
 
-    enabled = sys.stderr.isatty() if show is None else show
-    return tqdm(total=total, initial=initial, disable=not enabled, dynamic_ncols=True, unit="step", mininterval=0.5)
+    return progress_bar(total, "train", unit="step", show=show, initial=initial, leave=True)
+
+
+@contextlib.contextmanager
+def _record_divergence(run: RunDir | None, step: Callable[[], int]):
+    """A run that diverges leaves RUN/diverged.json (its step and message) for ``gankit doctor``."""
+    try:
+        yield
+    except TrainingDiverged as e:
+        if run is not None:
+            run.write_json("diverged.json", {"step": step(), "message": str(e)})
+        raise
+
+
+def _write_report(run: RunDir) -> None:
+    """RUN/report.html at the end of a run (``train.report``); a report that fails never fails the run."""
+    from gankit.report.run import write_report
+
+    try:
+        path = write_report(run.path, measure=False)
+    except Exception as e:  # noqa: BLE001 - the run is complete and saved; the page can be made later
+        print(f"note: no report written ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+              f"make it with: gankit report {run.path}", flush=True)
+        return
+    print(f"report: {path}", flush=True)
 
 
 class _StopFlag:
@@ -465,11 +494,13 @@ def _mean_over(dist: Dist, sums: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     return dict(zip(names, mean))
 
 
-def _log(run: RunDir | None, writer, bar, sums, n_steps: int, step: int, images_seen: int, seconds: float) -> None:
+def _log(run: RunDir | None, writer, bar, sums, n_steps: int, step: int, images_seen: int, seconds: float,
+         images: int = 0) -> None:
     """Write the mean of each stat over the last ``n_steps`` generator steps (``run`` None: not rank 0)."""
     if run is None:
         return
     stats = {k: float(v) / max(n_steps, 1) for k, v in sums.items()}
+    previous, bar.last_log_time = getattr(bar, "last_log_time", 0.0), seconds
     run.append_metrics({"step": step, "images_seen": images_seen, "time_s": round(seconds, 3), **stats})
     if writer is not None:
         for k, v in stats.items():
@@ -478,18 +509,30 @@ def _log(run: RunDir | None, writer, bar, sums, n_steps: int, step: int, images_
         shown = "  ".join(f"{k} {v:.3f}" for k, v in stats.items())
         print(f"step {step}  {shown}  ({seconds:.0f}s)", flush=True)
     else:
-        bar.set_postfix({k: f"{v:.3f}" for k, v in stats.items()}, refresh=False)
+        shown = {"img/s": f"{images / max(seconds - previous, 1e-9):.0f}"}
+        if "d_acc_real" in stats and "d_acc_fake" in stats:
+            shown["D acc real/fake"] = f"{stats['d_acc_real']:.2f}/{stats['d_acc_fake']:.2f}"
+        shown.update({k: f"{v:.3f}" for k, v in stats.items() if not k.startswith("d_acc")})
+        bar.set_postfix(shown, refresh=False)
 
 
 def _due(step: int, every: int, last: int) -> bool:
     return step == last or (every > 0 and step % every == 0)
 
 
-def _save_grid(run: RunDir, dataset: Dataset, model: Model, G: nn.Module, n: int, device, step: int) -> None:
+def _save_grid(run: RunDir, dataset: Dataset, model: Model, G: nn.Module, n: int, device, step: int,
+               objective: str = "") -> None:
     """The family's grid (:meth:`Model.sample_grid`, e.g. input | output | target for pix2pix) from the
-    same seeded inputs at every step and after every resume."""
+    same seeded inputs at every step and after every resume. On 2D data also the game itself at this
+    step (``samples/step-N.npz``: G's samples and D's output over the plane; :mod:`gankit.report.toy`),
+    saved now because the report cannot recompute it later: only the last few checkpoints are kept."""
     samples = model.sample_grid(n, FIXED_Z_SEED, device, G=G)
     save_samples(samples, run.samples / f"step-{step:07d}.png", dataset, title=f"step {step}")
+    if samples.dim() == 2 and samples.shape[1] == 2:
+        from gankit.report.toy import save_toy_frame
+
+        save_toy_frame(run.samples / f"step-{step:07d}.npz", samples, model.nets["D"] if "D" in model.nets else None,
+                       dataset, objective, step)
 
 
 def _checkpoint(run: RunDir, cfg: Config, model: Model, ema: EMA | None, opt_g, opt_d, stream: BatchStream,

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from gankit.progress import track
 from gankit.sampling import LatentPrior
 
 
@@ -82,9 +83,10 @@ def invert(G: nn.Module, prior: LatentPrior | int, x: torch.Tensor, cfg: MREConf
     flags = [p.requires_grad for p in G.parameters()]
     G.eval().requires_grad_(False)
     try:
+        chunks = x.split(cfg.batch_size)
         out = [
             _reconstruct_batch(G, prior, chunk.to(device, torch.float32), cfg, seed=cfg.seed + i)
-            for i, chunk in enumerate(x.split(cfg.batch_size))
+            for i, chunk in enumerate(track(chunks, "MRE: reconstructing images", unit="batch"))
         ]
     finally:
         G.train(was_training)

@@ -39,6 +39,7 @@ from gankit.metrics.extractor import FeatureExtractor, load_extractor
 from gankit.metrics.finite import require_finite
 from gankit.metrics.result import QualityReport
 from gankit.metrics.samples import as_sampler, checked_shape
+from gankit.progress import track
 from gankit.sampling import Source
 
 STACKED_N = 26_000  # samples scored by VEEGAN / PacGAN
@@ -147,7 +148,7 @@ def generated_stacked_modes(G: nn.Module | Any, prior: Source, n: int, seed: int
         chunks = sampler.draw_chunks(n, seed, device, CHUNK)
     else:
         chunks = sampler.draw(n, seed=seed, device=device).split(CHUNK)
-    for fake in chunks:
+    for fake in track(chunks, "Stacked MNIST: scoring samples", total=math.ceil(n / CHUNK), unit="chunk"):
         metric.update(checked_shape(fake, shape))
     return metric.compute()
 

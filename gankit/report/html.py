@@ -132,6 +132,18 @@ def slider(frames: Sequence[str], labels: Sequence[str], name: str, start: int |
             f'<span class="slider-label"></span></label>{items}</div>')
 
 
+def callout(title: str, lines: Sequence[str], ok: bool = False) -> str:
+    """A boxed finding: a bold title and its lines (red border; green with ``ok``)."""
+    cls = "finding ok" if ok else "finding"
+    text = "".join(f"<br>{escape(line)}" for line in lines)
+    return f'<div class="{cls}"><strong>{escape(title)}</strong>{text}</div>'
+
+
+def details(summary: str, inner: str) -> str:
+    """A collapsed block (``<details>``): ``summary`` shows, ``inner`` (HTML) opens on a click."""
+    return f"<details><summary>{escape(summary)}</summary>{inner}</details>"
+
+
 def page(title: str, body: Iterable[str], subtitle: str = "") -> str:
     """A whole self-contained HTML document."""
     sub = f'<p class="note">{escape(subtitle)}</p>' if subtitle else ""
@@ -140,13 +152,25 @@ def page(title: str, body: Iterable[str], subtitle: str = "") -> str:
             f"<h1>{escape(title)}</h1>{sub}{''.join(body)}<script>{_SCRIPT}</script></body></html>\n")
 
 
-def write_page(path: str | Path, title: str, body: Iterable[str], subtitle: str = "") -> Path:
-    """Write :func:`page` atomically to ``path`` (an ``.html`` file whose folder exists or can be made)."""
+def check_out(path: str | Path) -> Path:
+    """``path`` if a page can be written there: an ``.html`` name, not a folder, no file on the way to it
+    (a one-line :class:`GankitError` otherwise). Call it before the work that the page needs."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise GankitError(f"{path}: a report is an .html file; give --out a name ending in .html")
     if path.exists() and path.is_dir():
         raise GankitError(f"{path}: is a folder; give --out a file name ending in .html")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GankitError(f"{path}: cannot write there ({parent} is a file); choose another --out")
+            break
+    return path
+
+
+def write_page(path: str | Path, title: str, body: Iterable[str], subtitle: str = "") -> Path:
+    """Write :func:`page` atomically to ``path`` (an ``.html`` file whose folder exists or can be made)."""
+    path = check_out(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")

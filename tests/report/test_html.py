@@ -64,3 +64,18 @@ def test_slider_moves_in_a_browser(tmp_path):
         assert box.get_attribute("data-shown") == "0" and "step 0" in box.text
         visible = page.run("return [...document.querySelectorAll('#grids .frame')].map(f => f.style.display !== 'none')")
         assert visible == [True, False, False]
+
+
+def test_callout_and_details_escape_their_text():
+    box = html.callout("D <wins>", ["a < b", "c"])
+    assert box == '<div class="finding"><strong>D &lt;wins&gt;</strong><br>a &lt; b<br>c</div>'
+    assert html.callout("fine", [], ok=True).startswith('<div class="finding ok">')
+    assert html.details("fp <x>", "<table></table>") == "<details><summary>fp &lt;x&gt;</summary><table></table></details>"
+
+
+def test_check_out_accepts_a_new_html_path_and_names_what_is_wrong(tmp_path):
+    assert html.check_out(tmp_path / "new" / "deeper" / "r.html") == tmp_path / "new" / "deeper" / "r.html"
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(GankitError, match=r"cannot write there \(.*/f is a file\)"):
+        html.check_out(tmp_path / "f" / "deeper" / "r.html")
+    assert not (tmp_path / "new").exists()  # checking creates nothing
