@@ -58,5 +58,12 @@ def evaluate(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
-__all__ = ["Config", "evaluate", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
+def study(*args, **kwargs):
+    """See :func:`gankit.studies.run` (the twin of ``gankit study NAME``)."""
+    from gankit.studies import run as _run
+
+    return _run(*args, **kwargs)
+
+
+__all__ = ["Config", "evaluate", "study", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
            "CheckpointError", "__version__"]

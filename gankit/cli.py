@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--span", type=float, default=2.5, help="the sweep covers [-span, span] x z_std (default 2.5)")
 
     sub.add_parser("presets", help="list the named presets")
+
+    from gankit.studies.registry import add_study_parsers
+
+    add_study_parsers(sub.add_parser("study", help="run a study (independent resumable jobs -> JSON, markdown, HTML)"))
     return p
 
 
@@ -153,12 +157,18 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    from gankit.studies.registry import main as study_main
+
+    return study_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gankit` console command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "edit": _edit,
-                    "presets": _presets}
+                    "presets": _presets, "study": _study}
         return commands[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {e}", file=sys.stderr)
