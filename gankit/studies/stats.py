@@ -126,7 +126,8 @@ def paired_effect(d: Sequence[float], seed: int = 0, n_boot: int = 2000) -> dict
     w = wilcoxon(d)
     sd = float(d.std(ddof=1)) if len(d) > 1 else math.nan
     mean = float(d.mean())
-    d_z = mean / sd if sd > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
+    tiny = 1e-12 * max(1.0, abs(mean))  # differences equal up to rounding have no spread
+    d_z = mean / sd if sd > tiny else (0.0 if abs(mean) <= tiny else math.copysign(math.inf, mean))
     total = w["t_plus"] + w["t_minus"]
     return {"mean": mean, "ci95": list(bootstrap_ci(d, n_boot=n_boot, seed=seed)), "p": w["p"],
             "n": int(len(d)), "n_nonzero": w["n"], "d_z": d_z,
