@@ -203,11 +203,6 @@ def variants(augmenters: list[str], situations: list[str]) -> list[tuple[str, st
     return out
 
 
-def variant_name(augmenter: str, situation: str) -> str:
-    """The name a report uses: the augmenter, with -A / -B for those that exist in both situations."""
-    return augmenter if augmenter in ("none", "real", "affine", "mixup", "smote") else f"{augmenter}-{situation}"
-
-
 @dataclass
 class AugmentStudy(Study):
     data: str = "digits"
@@ -242,6 +237,8 @@ class AugmentStudy(Study):
         return settings_of(self)
 
     def jobs(self) -> list[Job]:
+        from gankit.studies.augmenters import variant_name  # (torch: not at import, the CLI parser imports us)
+
         out = []
         for budget in self.budgets:
             for seed in range(self.seeds):

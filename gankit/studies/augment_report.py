@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit.studies.augmenters import variant_name
 from gankit.studies.classifiers import STRENGTH
 from gankit.studies.runner import StudyReport
 from gankit.studies.stats import bootstrap_ci, holm, min_p_value, paired_effect, verdict
@@ -21,8 +22,6 @@ MARK = {"helps": "+", "hurts": "-", "no significant difference": ""}
 
 
 def _variant(record: dict[str, Any]) -> str:
-    from gankit.studies.augment import variant_name
-
     p = record["params"]
     return variant_name(p["augmenter"], p["situation"])
 

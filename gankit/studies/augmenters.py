@@ -264,6 +264,11 @@ AUGMENTERS: dict[str, Augmenter] = {a.name: a for a in [
 ]}
 
 
+def variant_name(augmenter: str, situation: str) -> str:
+    """The name a report uses: the augmenter, with -A / -B for those that exist in both situations."""
+    return augmenter if augmenter in ("none", "real", "affine", "mixup", "smote") else f"{augmenter}-{situation}"
+
+
 def study_input(train_x: torch.Tensor, train_y: torch.Tensor, labelled: torch.Tensor, num_classes: int,
                 situation: str, augmenter: str) -> AugmentInput:
     """The input of ``augmenter``: the labelled rows of the TRAINING split, and in situation B the others
@@ -288,4 +293,5 @@ def augment(name: str, inp: AugmentInput, n_out: int, seed: int, steps: int = 40
     return x.detach().float(), y.long()
 
 
-__all__ = ["AUGMENTERS", "AugmentInput", "Augmenter", "augment", "balanced_labels", "study_input", "train_generator"]
+__all__ = ["AUGMENTERS", "AugmentInput", "Augmenter", "augment", "balanced_labels", "study_input", "train_generator",
+           "variant_name"]
