@@ -58,6 +58,13 @@ def evaluate(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
+def study(*args, **kwargs):
+    """See :func:`gankit.studies.run` (the twin of ``gankit study NAME``)."""
+    from gankit.studies import run as _run
+
+    return _run(*args, **kwargs)
+
+
 from gankit import report  # the package is callable: gankit.report(run_dir, out=None) (see its docstring)
 
 
@@ -75,5 +82,5 @@ def compare(*args, **kwargs):
     return _compare(*args, **kwargs)
 
 
-__all__ = ["Config", "compare", "doctor", "evaluate", "report", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
+__all__ = ["Config", "study", "compare", "doctor", "evaluate", "report", "load_config", "presets", "train", "sample", "translate", "edit", "GankitError", "ConfigError", "DataError",
            "CheckpointError", "__version__"]

@@ -137,6 +137,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", metavar="FILE.html", help="also write the comparison page there")
 
     sub.add_parser("presets", help="list the named presets")
+
+    from gankit.studies.registry import add_study_parsers
+
+    add_study_parsers(sub.add_parser("study", help="run a study (independent resumable jobs -> JSON, markdown, HTML)"))
     return p
 
 
@@ -218,6 +222,12 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    from gankit.studies.registry import main as study_main
+
+    return study_main(args)
+
+
 def _report(args: argparse.Namespace) -> int:
     from gankit.report.run import write_report
 
@@ -289,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quiet:
             os.environ[QUIET_ENV] = "1"
         commands = {"train": _train, "sample": _sample, "eval": _eval, "translate": _translate, "edit": _edit,
-                    "report": _report, "doctor": _doctor, "compare": _compare, "presets": _presets}
+                    "report": _report, "doctor": _doctor, "compare": _compare, "presets": _presets, "study": _study}
         return commands[args.command](args)
     except GankitError as e:
         print(f"gankit: error: {_one_line(str(e))}", file=sys.stderr, flush=True)
