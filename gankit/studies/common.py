@@ -159,10 +159,23 @@ def band_figure(series: dict[str, tuple[Sequence[float], Sequence[Sequence[float
     return fig
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` with every nan / inf float replaced by None (study.json is strict JSON), tuples as lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    return value
+
+
 def fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:
     if not math.isfinite(m):
         return "n/a"
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-__all__ = ["TrainedRun", "ZOO_PRESETS", "band_figure", "curve_band", "fmt_ci", "mean_ci", "recipe", "train_quietly"]
+__all__ = ["TrainedRun", "ZOO_PRESETS", "band_figure", "curve_band", "fmt_ci", "jsonable", "mean_ci", "recipe", "train_quietly"]

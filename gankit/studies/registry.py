@@ -21,6 +21,7 @@ from gankit.studies.runner import Study, StudyError, add_runner_arguments, run_s
 STUDIES: dict[str, str] = {
     "demo": "gankit.studies.demo",
     "theory": "gankit.studies.theory",
+    "balance": "gankit.studies.balance",
 }
 
 

@@ -340,7 +340,7 @@ def theory_report(study: TheoryStudy, results: list[dict[str, Any]]) -> StudyRep
     import numpy as np
 
     from gankit.report import html
-    from gankit.studies.common import band_figure, fmt_ci, mean_ci
+    from gankit.studies.common import band_figure, fmt_ci, jsonable, mean_ci
 
     dstar = [r for r in results if "q_scale" in r]
     shift = [r for r in results if "grad" in r]
@@ -459,7 +459,7 @@ def theory_report(study: TheoryStudy, results: list[dict[str, Any]]) -> StudyRep
         body.append(html.figure(_points_figure({str(k): [r["jsd"] for r in kres if r["k"] == k] for k in ks},
                                                "d_steps k", "JSD(p, KDE of G's samples)"),
                                 "final quality per k: one dot per seed, mean and 95 % CI"))
-    return StudyReport(summary, "\n".join(md) + "\n", body, title="gankit study theory",
+    return StudyReport(jsonable(summary), "\n".join(md) + "\n", body, title="gankit study theory",
                        subtitle="the original GAN's theory on exactly known densities")
 
 
