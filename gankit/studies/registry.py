@@ -22,6 +22,7 @@ STUDIES: dict[str, str] = {
     "demo": "gankit.studies.demo",
     "theory": "gankit.studies.theory",
     "balance": "gankit.studies.balance",
+    "collapse": "gankit.studies.collapse",
 }
 
 
