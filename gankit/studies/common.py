@@ -46,13 +46,17 @@ ZOO_PRESETS: dict[str, str] = {
 
 
 def recipe(objective: str, data: str, steps: int, seed: int, net: dict[str, Any] | None = None,
-           extra: Sequence[str] = ()) -> dict[str, Any]:
-    """A config dict: the recipe of ``objective`` (from its preset), on ``data``, for ``steps`` G steps."""
+           extra: Sequence[str] = (), family: str = "ring8") -> dict[str, Any]:
+    """A config dict: the recipe of ``objective`` (from its preset), on ``data``, for ``steps`` G steps.
+
+    ``family``: whose presets give the recipe, ``"ring8"`` (the toy recipes) or ``"mnist5k"`` (the image
+    recipes: mnist5k-OBJECTIVE.yaml, mnist5k.yaml for the non-saturating GAN)."""
     from gankit.plugins import load_config
 
     if objective not in ZOO_PRESETS:
         raise ValueError(f"objective {objective!r} is not in the zoo: {', '.join(ZOO_PRESETS)}")
-    base = load_config(preset=ZOO_PRESETS[objective]).to_dict()
+    preset = ZOO_PRESETS[objective].replace("ring8", family, 1)
+    base = load_config(preset=preset).to_dict()
     cfg: dict[str, Any] = {
         "description": f"study run: {objective} on {data}",
         "seed": seed,

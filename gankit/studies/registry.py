@@ -23,6 +23,7 @@ STUDIES: dict[str, str] = {
     "theory": "gankit.studies.theory",
     "balance": "gankit.studies.balance",
     "collapse": "gankit.studies.collapse",
+    "generalize": "gankit.studies.generalize",
 }
 
 

@@ -50,6 +50,8 @@ def add_arguments(parser: Any) -> None:
                         help="shifts s of q = N(s, 1) against p = N(0, 1)")
     parser.add_argument("--shift-iters", dest="shift_iters", type=int, default=800,
                         help="D's Adam steps per shift (default 800)")
+    parser.add_argument("--n-mc", dest="n_mc", type=int, default=200_000,
+                        help="Monte Carlo samples per side for V(D) and V(D*) in the shift family (default 200000)")
     parser.add_argument("--ks", nargs="+", type=int, default=[1, 2, 5], help="d_steps values (default 1 2 5)")
     parser.add_argument("--updates", type=int, default=1800,
                         help="network updates per run in the k check, (k + 1) per G step (default 1800)")
@@ -216,7 +218,7 @@ def dstar_job(dataset: str, seed: int, iters: int, n_eval: int = 4000) -> dict[s
     return out
 
 
-def shift_job(shift: float, seed: int, iters: int, n_mc: int = 20000) -> dict[str, Any]:
+def shift_job(shift: float, seed: int, iters: int, n_mc: int = 200_000) -> dict[str, Any]:
     """Parts 2 and 3: p = N(0, 1), q = N(s, 1); V(D), V(D*) vs -log 4 + 2 JSD; G's gradient norms."""
     import numpy as np
     import torch
@@ -266,7 +268,7 @@ def shift_job(shift: float, seed: int, iters: int, n_mc: int = 20000) -> dict[st
             loss = objective.g_loss(logit_fn(z + theta))
             (grad,) = torch.autograd.grad(loss, theta)
             grads[f"{lname}_{dname}"] = abs(float(grad))
-    return {"shift": shift, "seed": seed, "jsd": jsd, "theory": -LOG4 + 2 * jsd, "value_trained": v_trained,
+    return {"shift": shift, "seed": seed, "n_mc": n_mc, "jsd": jsd, "theory": -LOG4 + 2 * jsd, "value_trained": v_trained,
             "value_trained_se": se_trained, "value_optimal_mc": v_star, "value_optimal_se": se_star,
             "grad": grads}
 
@@ -312,6 +314,7 @@ class TheoryStudy(Study):
     shift_iters: int = 800
     ks: list[int] = field(default_factory=lambda: [1, 2, 5])
     updates: int = 1800
+    n_mc: int = 200_000
     name: str = "theory"
 
     def settings(self) -> dict[str, Any]:
@@ -326,7 +329,8 @@ class TheoryStudy(Study):
         for s in range(self.seeds):
             jobs += [Job("gankit.studies.theory:dstar_job", {"dataset": d, "seed": s, "iters": self.d_iters},
                          label=f"dstar-{d}-seed{s}") for d in self.datasets]
-            jobs += [Job("gankit.studies.theory:shift_job", {"shift": float(x), "seed": s, "iters": self.shift_iters},
+            jobs += [Job("gankit.studies.theory:shift_job", {"shift": float(x), "seed": s, "iters": self.shift_iters,
+                                                                   "n_mc": self.n_mc},
                          label=f"shift{x:g}-seed{s}") for x in self.shifts]
             jobs += [Job("gankit.studies.theory:k_job", {"k": k, "seed": s, "updates": self.updates},
                          label=f"k{k}-seed{s}") for k in self.ks]
@@ -391,7 +395,7 @@ def theory_report(study: TheoryStudy, results: list[dict[str, Any]]) -> StudyRep
     shifts = sorted({r["shift"] for r in shift})
     if shifts:
         md += ["## 2. V(D*, G) vs -log 4 + 2 JSD(p || q), p = N(0, 1), q = N(s, 1)", "",
-               "| s | JSD (numerical) | -log 4 + 2 JSD | V(D*) Monte Carlo | V(trained D) | "
+               "| s | JSD (numerical) | -log 4 + 2 JSD | V(D*) Monte Carlo [bootstrap CI over seeds] (MC s.e. of the mean) | V(trained D) | "
                "abs grad minimax (trained D) | abs grad non-sat. (trained D) | abs grad minimax (D*) | abs grad non-sat. (D*) |",
                "|---|---|---|---|---|---|---|---|---|"]
         rows = []
@@ -400,10 +404,12 @@ def theory_report(study: TheoryStudy, results: list[dict[str, Any]]) -> StudyRep
             rs = [r for r in shift if r["shift"] == s]
             e = {"jsd": rs[0]["jsd"], "theory": rs[0]["theory"],
                  "value_optimal_mc": mean_ci([r["value_optimal_mc"] for r in rs]),
+                 "value_optimal_se": math.sqrt(sum(r["value_optimal_se"] ** 2 for r in rs)) / len(rs),
                  "value_trained": mean_ci([r["value_trained"] for r in rs]),
                  **{f"grad_{k}": mean_ci([r["grad"][k] for r in rs]) for k in rs[0]["grad"]}}
             per_shift[s] = e
-            md.append(f"| {s:g} | {e['jsd']:.4f} | {e['theory']:.4f} | {fmt_ci(*e['value_optimal_mc'], 4)} | "
+            md.append(f"| {s:g} | {e['jsd']:.4f} | {e['theory']:.4f} | {fmt_ci(*e['value_optimal_mc'], 4)} "
+                      f"({e['value_optimal_se']:.4f}) | "
                       f"{fmt_ci(*e['value_trained'], 4)} | {e['grad_minimax_trained'][0]:.3g} | "
                       f"{e['grad_nonsaturating_trained'][0]:.3g} | {e['grad_minimax_optimal'][0]:.3g} | "
                       f"{e['grad_nonsaturating_optimal'][0]:.3g} |")
@@ -412,14 +418,18 @@ def theory_report(study: TheoryStudy, results: list[dict[str, Any]]) -> StudyRep
                          e["grad_minimax_optimal"][0], e["grad_nonsaturating_optimal"][0]])
         summary["shift"] = {f"{s:g}": v for s, v in per_shift.items()}
         worst = max(abs(v["value_optimal_mc"][0] - v["theory"]) for v in per_shift.values())
+        worst_se = max(abs(v["value_optimal_mc"][0] - v["theory"]) / max(v["value_optimal_se"], 1e-300)
+                       for v in per_shift.values())
         summary["identity_max_abs_diff"] = worst
+        summary["identity_max_diff_in_se"] = worst_se
         big = per_shift[shifts[-1]]
         summary["saturation"] = {
             "largest_shift": shifts[-1], "jsd_at_largest": big["jsd"], "log2": math.log(2),
             "minimax_trained": big["grad_minimax_trained"], "nonsaturating_trained": big["grad_nonsaturating_trained"],
             "minimax_optimal": big["grad_minimax_optimal"], "nonsaturating_optimal": big["grad_nonsaturating_optimal"]}
-        md += ["", f"Largest gap between V(D*) (Monte Carlo, 20,000 samples per side) and -log 4 + 2 JSD over "
-               f"the shifts: {worst:.4f}.", "",
+        md += ["", f"Largest gap between V(D*) (Monte Carlo, {rs[0].get('n_mc', 20000):,} samples per side and seed, "
+               f"the same normal draws at every shift) and -log 4 + 2 JSD over the shifts: {worst:.4f} "
+               f"({worst_se:.1f} Monte Carlo standard errors).", "",
                f"At s = {shifts[-1]:g} (JSD {big['jsd']:.4f} of log 2 = {math.log(2):.4f}): G's gradient norm "
                f"under the minimax loss {big['grad_minimax_trained'][0]:.3g} (trained D) / "
                f"{big['grad_minimax_optimal'][0]:.3g} (D*), under the non-saturating loss "
