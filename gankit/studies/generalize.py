@@ -17,7 +17,7 @@ image vs test images').
 The report compares the two groups per seed (mean over the group's objectives; regularised - unregularised,
 paired by seed: :func:`gankit.studies.stats.paired_effect`) and ranks the objectives by final test MRE.
 
-Small default (about 10 min on 2 shared cores, --workers 2): 8 objectives x 2 seeds x 1,200 steps, MRE of
+Small default (about 10 min on 2 shared cores, --workers 2): 8 objectives x 2 seeds x 400 steps, MRE of
 64 + 64 images (40 Adam steps, 2 restarts) at 4 checkpoints. Full setting: ``gankit study generalize
 --seeds 10 --steps 10000 --every 1000 --n-mre 180 --mre-steps 200 --restarts 5 --workers 8``.
 """
@@ -41,8 +41,8 @@ def add_arguments(parser: Any) -> None:
                         choices=list(REGULARISED + UNREGULARISED), help="objectives (default: the eight of the claim)")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per objective (default 2)")
     parser.add_argument("--data", default="digits", choices=["digits", "mnist5k"], help="images (default digits)")
-    parser.add_argument("--steps", type=int, default=1200, help="G steps per run (default 1200)")
-    parser.add_argument("--every", type=int, default=300, help="G steps between MRE measurements (default 300)")
+    parser.add_argument("--steps", type=int, default=400, help="G steps per run (default 400)")
+    parser.add_argument("--every", type=int, default=100, help="G steps between MRE measurements (default 100)")
     parser.add_argument("--n-mre", dest="n_mre", type=int, default=64, help="train and test images in the MRE (default 64)")
     parser.add_argument("--mre-steps", dest="mre_steps", type=int, default=40, help="Adam steps on z (default 40)")
     parser.add_argument("--restarts", type=int, default=2, help="MRE restarts per image (default 2)")
@@ -104,8 +104,8 @@ class GeneralizeStudy(Study):
     objectives: list[str] = field(default_factory=lambda: list(REGULARISED + UNREGULARISED))
     seeds: int = 2
     data: str = "digits"
-    steps: int = 1200
-    every: int = 300
+    steps: int = 400
+    every: int = 100
     n_mre: int = 64
     mre_steps: int = 40
     restarts: int = 2
