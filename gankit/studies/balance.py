@@ -34,7 +34,7 @@ from typing import Any
 
 from gankit.studies.runner import Job, Study, StudyError, StudyReport, settings_of
 
-DESCRIPTION = "does D near 50 % accuracy mean a healthy game? D's accuracy vs final quality over the objective zoo"
+DESCRIPTION = "does D near 50 percent accuracy mean a healthy game? D accuracy vs final quality over the objective zoo"
 DEFAULT_OUT = "studies/balance"
 FAMILIES = {"nonsaturating": "classifier", "minimax": "classifier", "fgan": "classifier", "lsgan": "classifier",
             "hinge": "classifier", "wgan": "critic", "wgan-gp": "critic", "loss-sensitive": "critic",

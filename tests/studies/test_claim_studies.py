@@ -174,3 +174,15 @@ def test_bad_study_settings_are_one_line_errors():
         build_study("collapse", steps=10, every=5).jobs()
     with pytest.raises(StudyError, match="--steps >= --every"):
         build_study("generalize", steps=2, every=3).jobs()
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_each_study_prints_its_help(name, capsys):
+    from gankit.cli import main
+    from gankit.studies.registry import study_module
+
+    with pytest.raises(SystemExit) as e:
+        main(["study", name, "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert " ".join(study_module(name).DESCRIPTION.split()) in out and "--workers" in out
