@@ -184,5 +184,5 @@ def test_each_study_prints_its_help(name, capsys):
     with pytest.raises(SystemExit) as e:
         main(["study", name, "--help"])
     assert e.value.code == 0
-    out = " ".join(capsys.readouterr().out.split())
-    assert " ".join(study_module(name).DESCRIPTION.split()) in out and "--workers" in out
+    out = "".join(capsys.readouterr().out.split())  # help is wrapped at spaces and hyphens
+    assert "".join(study_module(name).DESCRIPTION.split()) in out and "--workers" in out
