@@ -21,6 +21,10 @@ from gankit.studies.runner import Study, StudyError, add_runner_arguments, run_s
 STUDIES: dict[str, str] = {
     "demo": "gankit.studies.demo",
     "augment": "gankit.studies.augment",
+    "theory": "gankit.studies.theory",
+    "balance": "gankit.studies.balance",
+    "collapse": "gankit.studies.collapse",
+    "generalize": "gankit.studies.generalize",
 }
 
 
