@@ -8,7 +8,10 @@ G/D at half resolution and Stage-II G/D at full resolution. The family is :mod:`
 - :class:`ConditioningAugmentation`: ``(mu, log sigma^2) = W phi_t + b``; ``c = mu + sigma * eps``.
 - :class:`StackGenerator` holds both stages and both augmentations: Stage-I draws a ``side/2`` image from
   ``[z, c_1]``; Stage-II encodes that image (detached: Stage-II does not change Stage-I), joins ``c_2`` on
-  every position, runs residual blocks and upsamples to ``side``.
+  every position, runs residual blocks and upsamples to ``side``, where its output is added to Stage-I's
+  pre-tanh logits upsampled (bilinear) before the tanh: Stage-II *refines* the Stage-I image. (The paper's
+  Stage-II decodes the full image from the joint code; our small one, trained so, collapsed to one image
+  whatever its input, so the refinement path is kept explicit.)
 - :class:`StackDiscriminator` holds D_1 (``side/2``) and D_2 (``side``); each down-samples the image to
   ``side/4``, joins a compressed text code on every position (the paper's spatial replication) and scores.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+INIT_LOGVAR = -2.0  # initial log sigma^2 of conditioning augmentation (its bias)
 
 
 def bag_of_words(tokens: torch.Tensor, vocab_size: int) -> torch.Tensor:
@@ -42,6 +47,8 @@ class ConditioningAugmentation(nn.Module):
     def __init__(self, text_dim: int, c_dim: int, enabled: bool = True) -> None:
         super().__init__()
         self.fc = nn.Linear(text_dim, 2 * c_dim)
+        with torch.no_grad():  # start at sigma = e^-1: the text's mu is not drowned by eps at the first steps
+            self.fc.bias[c_dim:].fill_(INIT_LOGVAR)
         self.c_dim, self.enabled = c_dim, enabled
 
     def forward(self, phi: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -89,14 +96,14 @@ class StackGenerator(nn.Module):
         # Stage-I: [z, c1] -> (2w, s, s) -> (w, 2s, 2s) -> image at side / 2
         self.stage1_fc = nn.Sequential(nn.Linear(z_dim + c_dim, 2 * width * s * s, bias=False),
                                        nn.BatchNorm1d(2 * width * s * s), nn.ReLU(True))
-        self.stage1 = nn.Sequential(_up(2 * width, width), nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+        self.stage1 = nn.Sequential(_up(2 * width + c_dim, width), nn.Conv2d(width, channels, 3, 1, 1))  # logits
         # Stage-II: image at side / 2 -> (w, s, s) joined with c2 -> residual -> (w, 2s) -> (w/2, 4s) -> image
         self.encode = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.ReLU(True),
                                     nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.ReLU(True))
         self.join = nn.Sequential(nn.Conv2d(2 * width + c_dim, 2 * width, 3, 1, 1), nn.BatchNorm2d(2 * width),
                                   nn.ReLU(True), *[_Residual(2 * width) for _ in range(residual_blocks)])
         self.stage2 = nn.Sequential(_up(2 * width, width), _up(width, max(width // 2, 1)),
-                                    nn.Conv2d(max(width // 2, 1), channels, 3, 1, 1), nn.Tanh())
+                                    nn.Conv2d(max(width // 2, 1), channels, 3, 1, 1))
         self.width = width
 
     def forward(self, z: torch.Tensor, tokens: torch.Tensor, eps: torch.Tensor, stage: int = 2,
@@ -105,13 +112,19 @@ class StackGenerator(nn.Module):
         eps1, eps2 = eps.split(self.c_dim, dim=1)
         c1, mu1, logvar1 = self.ca1(phi, eps1)
         s = self.side // 4
-        low = self.stage1(self.stage1_fc(torch.cat([z, c1], 1)).view(len(z), 2 * self.width, s, s))
+        h1 = self.stage1_fc(torch.cat([z, c1], 1)).view(len(z), 2 * self.width, s, s)
+        # c_1 joins again on every position of the first feature map, so the text reaches the convolutions
+        logits = self.stage1(torch.cat([h1, c1[:, :, None, None].expand(-1, -1, s, s)], 1))
+        low = torch.tanh(logits)
         if stage == 1 and not with_kl:
             return low
         c2, mu2, logvar2 = self.ca2(phi, eps2)
         h = self.encode(low.detach())
         h = self.join(torch.cat([h, c2[:, :, None, None].expand(-1, -1, s, s)], 1))
-        high = self.stage2(h)
+        # Stage-II refines: its output is a correction to Stage-I's logits, upsampled (bilinear) to full size.
+        # Without that path our small Stage-II G learnt one image for every input (it ignored Stage-I).
+        base = F.interpolate(logits.detach(), scale_factor=2, mode="bilinear", align_corners=False)
+        high = torch.tanh(base + self.stage2(h))
         if not with_kl:
             return high
         return high, low, kl_standard_normal(mu1, logvar1) + kl_standard_normal(mu2, logvar2)
@@ -135,14 +148,18 @@ class _StageDiscriminator(nn.Module):
             ch, side = 2 * width, side // 2
         self.image = nn.Sequential(*layers)
         self.text = nn.Sequential(nn.Linear(text_dim, code_dim), nn.LeakyReLU(0.2, True))
-        self.joint = nn.Sequential(nn.Conv2d(ch + code_dim, 2 * width, 1), nn.LeakyReLU(0.2, True),
-                                   nn.Flatten(), nn.Linear(2 * width * s * s, 1))
+        self.joint = nn.Sequential(nn.Conv2d(ch + code_dim, 2 * width, 1), nn.LeakyReLU(0.2, True), nn.Flatten())
+        self.score = nn.Linear(2 * width * s * s, 1)
+        self.project = nn.Linear(text_dim, 2 * width * s * s, bias=False)
         self.s = s
 
     def forward(self, x: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
         h = self.image(x)
         code = self.text(phi)[:, :, None, None].expand(-1, -1, self.s, self.s)
-        return self.joint(torch.cat([h, code], 1)).flatten()
+        f = self.joint(torch.cat([h, code], 1))
+        # the paper's score of the joint features, plus a projection term <f, W phi_t> (Miyato & Koyama 2018)
+        # that makes the caption matter to D from the first steps
+        return (self.score(f) + (f * self.project(phi)).sum(1, keepdim=True)).flatten()
 
 
 class StackDiscriminator(nn.Module):
