@@ -70,7 +70,7 @@ def picture(model, G, path: Path, per_row: int = 8) -> Path:
 
     x = generate(G, model.text_inputs([t for t in TYPED for _ in range(per_row)], 0, EVAL_SEED))
     pix = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[:, 0].numpy()
-    scale, side, text_w = 2, 28, 300
+    scale, side, text_w = 2, 28, 240
     W, H = text_w + per_row * (side * scale + 2), len(TYPED) * (side * scale + 4) + 4
     canvas = Image.new("L", (W, H), 255)
     draw = ImageDraw.Draw(canvas)
@@ -164,14 +164,15 @@ def render(res: dict) -> str:
     qfp = any_r["quality"]["stage2"]["fingerprint"]
     lines += ["", f"Fingerprint: {fp['dataset']} {fp['split']} captions, N={fp['n']}, eval seed {EVAL_SEED}; "
               f"extractor {fp.get('extractor', 'digit-mnist5k')} sha256:{fp['extractor_sha256'][:16]}..; "
-              f"FID/KID: {qfp.get('n', '')} samples per side, seed 0 (gankit.metrics.evaluate_generator).", ""]
+              f"FID/KID: {qfp.get('n_generated')} generated vs {qfp.get('n_real')} real test images, seed {qfp.get('seed')} "
+              "(gankit.metrics.evaluate_generator; real-vs-real: as many train images against the same test images).", ""]
     if "ca" in res and "picture" in res["ca"]:
         lines += [f"![StackGAN samples of typed captions]({Path(res['ca']['picture']).relative_to('docs')})", "",
                   "Rows: typed captions (`gankit sample RUN --text \"...\"` draws the same), 8 samples each, "
                   "the `ca` run's G_ema.", ""]
     lines += ["Commands (each variant trains and measures in its own process; seeds as shown):", ""]
     lines += [f"    {res[n]['command']}" for n in VARIANTS if n in res]
-    lines += ["", "The machine was shared with other sessions (2 cores, load 6-10): wall times are inflated, "
+    lines += ["", "The machine was shared with other sessions (2 cores, load average 8-17 during these runs): wall times are inflated, "
               "several times over the same run on an idle laptop core. Train time includes building the model "
               "and data; the measurement took "
               + ", ".join(f"{res[n]['eval_seconds'] / 60:.1f} min ({n})" for n in VARIANTS if n in res) + "."]
