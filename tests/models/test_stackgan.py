@@ -215,3 +215,18 @@ def test_determinism_and_bitwise_resume(tiny_run, tmp_path):
     resumed = train(resume=part.run_dir, progress=False)
     assert resumed.step == 4
     assert_same(a, _weights(resumed.run_dir))
+
+
+def test_trains_on_a_caption_folder(tmp_path, capsys):
+    root = tmp_path / "caps"
+    root.mkdir()
+    for i in range(20):
+        Image.fromarray(((torch.arange(256).reshape(16, 16) * (i + 1)) % 256).numpy().astype("uint8")).save(root / f"{i}.png")
+        (root / f"{i}.txt").write_text(["a red circle", "a blue square"][i % 2])
+    run = train(tiny_stackgan("data.name=caption-folder", f"data.root={root}", "train.steps=2"),
+                run_dir=tmp_path / "run", progress=False)
+    assert run.model.source.vocab.words == ("<pad>", "a", "blue", "circle", "red", "square")
+    assert run.model.sample_text("a blue circle", n=3).shape == (3, 1, 16, 16)
+    rc = main(["sample", str(run.run_dir), "--text", "a green circle", "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown word 'green'" in err and "a, blue, circle, red, square" in err
