@@ -61,7 +61,8 @@ def pick_generator(model: Model, ckpt: Checkpoint, ema: bool) -> nn.Module:
 
 
 def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: bool = False, seed: int = 0,
-           device: str | torch.device = "cpu", label: int | None = None, drs: bool = False) -> Path:
+           device: str | torch.device = "cpu", label: int | None = None, drs: bool = False,
+           text: str | None = None) -> Path:
     """Draw ``n`` samples from a trained run and save them as a grid (images) or a plot (vectors).
 
     Conditional runs (cgan, acgan; infogan's categorical code): ``label=k`` draws ``n`` samples of class
@@ -69,11 +70,15 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
     ``n`` is not used). ``label`` on an unconditional run is a :class:`GankitError`. ``drs=True`` keeps
     only the samples that discriminator rejection sampling accepts (:mod:`gankit.drs`; model=gan runs
     with a per-sample D; calibrated with the run's ``eval.drs`` settings).
+    Text-to-image runs (stackgan): ``text="a thick slanted three"`` draws ``n`` samples of that caption
+    (an unknown word is a :class:`GankitError` listing the vocabulary); without it the picture is one
+    held-out caption per row.
 
     Example::
 
         gankit.sample("runs/00000-mnist5k-dcgan-nonsaturating", n=64, out="grid.png", ema=True)
         gankit.sample("runs/00001-mnist5k-dcgan-nonsaturating", out="sevens.png", label=7)  # a cgan run
+        gankit.sample("runs/00002-mnist5k-captions-stackgan", out="threes.png", text="a thick slanted three")
     """
     device = resolve_device(device)
     out = check_output_file(out)  # before anything is drawn
@@ -82,7 +87,9 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path = "grid.png", ema: 
     check_memory(n * bytes_per_sample(model, G, device, label), "--n", f"{n:,} samples through G "
                  f"({human_bytes(bytes_per_sample(model, G, device, label))} each)")
     which = "G_ema" if ema else "G"
-    if drs:
+    if text is not None:
+        x, which = _text_samples(model, G, cfg, text, n, seed, device, label, drs), which + f", text {text!r}"
+    elif drs:
         if label is not None:
             raise GankitError("--drs: rejection sampling is for unconditional runs; drop --class")
         sampler = drs_sampler(cfg, model, G, device)
@@ -119,6 +126,18 @@ def bytes_per_sample(model: Model, G: nn.Module, device, label: int | None = Non
         for h in handles:
             h.remove()
     return total[0]
+
+
+def _text_samples(model: Model, G: nn.Module, cfg: Config, text: str, n: int, seed: int, device, label, drs
+                  ) -> torch.Tensor:
+    """n samples of a typed caption (a text-to-image run's ``model.text_inputs``)."""
+    from gankit.sampling import generate
+
+    if label is not None or drs:
+        raise GankitError("--text: draws from a caption; drop --class / --drs")
+    if not hasattr(model, "text_inputs"):
+        raise GankitError(f"--text: this run's model ({cfg.model.name}) does not draw from captions; drop --text")
+    return generate(G, model.text_inputs(text, n, seed, device))
 
 
 def drs_sampler(cfg: Config, model: Model, G: nn.Module, device: str | torch.device = "cpu"):

@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
                         "without it they show a class-by-row grid")
     s.add_argument("--drs", action="store_true", help="keep only the samples discriminator rejection sampling "
                    "accepts (model=gan runs; Azadi et al. 2019)")
+    s.add_argument("--text", metavar="CAPTION", help="text-to-image runs (stackgan): draw N samples of this "
+                   "caption, e.g. \"a thick slanted three\"")
 
     e = sub.add_parser("eval", help="fingerprinted metrics of a trained run -> RUN_DIR/eval.json")
     e.add_argument("run_dir")
@@ -180,7 +182,8 @@ def _train(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from gankit.api import sample
 
-    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed, label=args.label, drs=args.drs)
+    path = sample(args.run_dir, n=args.n, out=args.out, ema=args.ema, seed=args.seed, label=args.label, drs=args.drs,
+                  text=args.text)
     print(f"wrote {path}")
     return 0
 

@@ -88,6 +88,7 @@ def test_data_model_presets_set_the_model_their_name_says():
         "mnist5k-lgan": ("mnist5k", "lgan", "nonsaturating"),
         "mnist5k-ssgan": ("mnist5k", "ssgan", "nonsaturating"),
         "mnist5k-ssgan-mlp": ("mnist5k", "ssgan", "nonsaturating"),
+        "mnist5k-stackgan": ("mnist5k-captions", "stackgan", "nonsaturating"),
         "mnist5k-vae": ("mnist5k", "vae", "nonsaturating"),
     }
     assert load_config(preset="mnist5k-cgan-projection").model.params["conditioning"] == "projection"
