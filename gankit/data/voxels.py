@@ -16,7 +16,9 @@ a part's voxel count approximates its volume in voxel units, (S / 2)^3 times its
 
 Sizes and split: 500 shapes of each class, split 400 / 50 / 50 per class (2,800 / 350 / 350), stratified
 and fixed by a constant seed like mnist5k's; shape i is drawn from ``numpy.random.default_rng([VOXEL_SEED,
-i])``, so the dataset is a function of the side alone (16 by default, ``data.image_size=32`` for 32^3).
+i])``, so the dataset is a function of the side alone (16 by default, ``data.image_size=32`` for 32^3; 8
+works for quick tests, but there the thin legs of a few of the 2,800 training tables and chairs fall between
+voxel centres and leave them empty).
 
 ``voxel-folder``: ``data.root/CLASS/*.npy`` (labels follow the sorted class folders) or one folder of
 ``.npy`` files (unlabelled). Each file holds one grid (S, S, S) or (1, S, S, S): bool, integers 0 / 1, or
@@ -33,6 +35,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -210,16 +213,26 @@ def make_shape(cls: str, side: int, rng: np.random.Generator) -> np.ndarray:
     return voxelize(parts, side, draw_rotation(rng))
 
 
+@functools.lru_cache(maxsize=2)
+def _shapes(side: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(grids (N, 1, S, S, S) uint8 0/1, labels (N,)) of every shapes3d shape, read-only (cached: a
+    process that builds the dataset again, as tests and benchmarks do, draws the shapes once)."""
+    k = len(CLASSES)
+    labels = np.arange(sum(PER_CLASS.values()) * k) % k  # shape i is of class i mod K
+    grids = np.empty((len(labels), 1, side, side, side), dtype=np.uint8)
+    for i, c in enumerate(labels):
+        grids[i, 0] = make_shape(CLASSES[c], side, np.random.default_rng([seed, i]))
+    grids.flags.writeable = labels.flags.writeable = False
+    return grids, labels
+
+
 def load_shapes3d(side: int = DEFAULT_SIDE, seed: int = VOXEL_SEED) -> Dataset:
     """``shapes3d``: 500 shapes per class of :data:`CLASSES` at side^3, split 400 / 50 / 50 per class."""
     if side < 8:
         raise ConfigError(f"data.image_size: shapes3d needs a grid side of at least 8, got {side}")
-    per_class = sum(PER_CLASS.values())
     k = len(CLASSES)
-    labels = np.arange(per_class * k) % k  # shape i is of class i mod K
-    grids = np.empty((len(labels), 1, side, side, side), dtype=np.uint8)
-    for i, c in enumerate(labels):
-        grids[i, 0] = make_shape(CLASSES[c], side, np.random.default_rng([seed, i]))
+    grids, labels = _shapes(side, seed)
+    grids = np.array(grids)  # a private, writable copy: splits index into it
     parts = stratified_split(labels, {name: n * k for name, n in PER_CLASS.items()}, SPLIT_SEED)
     splits = splits_from_indices(torch.from_numpy(grids), torch.from_numpy(labels.astype(np.int64)), parts, x_max=1)
     return Dataset(DataInfo(name="shapes3d", kind="voxel", shape=(1, side, side, side), num_classes=k), splits)

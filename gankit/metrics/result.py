@@ -125,7 +125,8 @@ class QualityReport:
     and its fingerprint.
 
     ``kind`` is "fid_kid" (images with a feature extractor), "modes" (mixtures with known centres),
-    "stacked_modes" (Stacked MNIST, :mod:`gankit.metrics.stacked`) or "none" (no figure;
+    "stacked_modes" (Stacked MNIST, :mod:`gankit.metrics.stacked`), "voxel" (3D shapes,
+    :mod:`gankit.metrics.voxels`) or "none" (no figure;
     ``fingerprint["reason"]`` says why). ``values`` holds plain floats and ints; ``fingerprint`` says
     what produced them. ``lines()`` is the printable form.
 
@@ -136,7 +137,7 @@ class QualityReport:
         json.dumps(report.to_dict())
     """
 
-    kind: Literal["fid_kid", "modes", "stacked_modes", "none"]
+    kind: Literal["fid_kid", "modes", "stacked_modes", "voxel", "none"]
     values: dict[str, Any] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
@@ -174,6 +175,12 @@ class QualityReport:
                 f"of a centre; seed {fp['seed']}"
             )
             return [f"{figure}  | {where}"]
+        if self.kind == "voxel":
+            from gankit.metrics.voxels import voxel_text
+
+            where = (f"{fp['dataset']} {fp['split']}, N={fp['n_generated']} generated vs {fp['n_real']} real; "
+                     f"IoU of occupancies (voxel > 0); seed {fp['seed']}")
+            return [f"{voxel_text(v)}  | {where}"]
         return [f"no quality figure: {fp.get('reason', 'unknown reason')}"]
 
 
