@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.metrics.result import MetricResult
+from gankit.metrics.result import MetricResult, voxel_text
 
 COPY_IOU = 0.9  # nearest-neighbour IoU at or above which a sample counts as a near copy of a training shape
 CHUNK = 512
@@ -80,13 +80,6 @@ def voxel_values(fake: torch.Tensor, train_all: torch.Tensor, reference: torch.T
     out = {**nn_stats(fake, train_all), **coverage_stats(fake, reference)}
     real = {**nn_stats(reference, train_all), **coverage_stats(train_subset, reference)}
     return out | {f"real_{k}": v for k, v in real.items()}
-
-
-def voxel_text(v: dict[str, Any]) -> str:
-    return (f"NN-IoU to train {v['nn_iou']:.3f} (held-out real {v['real_nn_iou']:.3f})  "
-            f"copies {100 * v['copies']:.1f} % ({100 * v['real_copies']:.1f} %)  "
-            f"coverage {100 * v['coverage']:.1f} % (real {100 * v['real_coverage']:.1f} %)  "
-            f"MMD-IoU {v['mmd_iou']:.3f} (real {v['real_mmd_iou']:.3f})")
 
 
 def run_voxel_iou(ctx) -> MetricResult:  # ctx: gankit.metrics.context.EvalContext
