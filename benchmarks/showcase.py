@@ -165,9 +165,12 @@ def render(r: dict) -> str:
     lines = [f"## {SECTION}", "",
              "3D-GAN (Wu et al. 2016; `gankit/models/gan3d.py`, issue 20) on `shapes3d`, 16^3 voxel grids of seven "
              "procedural classes (box, sphere, cylinder, cone, torus, table, chair; random size, proportions and "
-             "orientation; 2,800 / 350 / 350). Command: `OMP_NUM_THREADS=1 nice -n 10 python benchmarks/showcase.py`. "
-             "The machine was shared with other sessions (load average about 10 on 2 cores): wall times are "
-             "inflated several times; CPU times of this process are given beside them.", ""]
+             "orientation; 2,800 / 350 / 350). Command: `OMP_NUM_THREADS=1 nice -n 10 python benchmarks/showcase.py "
+             "--parts P --steps 2000`, the three parts (real, uncond, cond) as three parallel processes; the presets "
+             "train 3,000 steps, the benchmark 2,000 to fit the time the shared machine left. The machine was shared "
+             "with other sessions (load average 20-24 on 2 cores, each process of this benchmark got about 6 % of a "
+             "core): wall times are inflated more than tenfold; the CPU times of each process are given beside them.",
+             ""]
     real = r.get("real")
     if real:
         lines += ["### Real shapes", "",
