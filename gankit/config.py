@@ -67,13 +67,15 @@ class DataConfig(Strict):
     name: str = "mnist5k"
     """Dataset name: ring8, grid25, spiral, gauss1d, mog1d, digits, mnist5k, mnist-idx, cifar10, folder, mnistm,
     digits28; paired (x_a input -> x target): mnist5k-edges, mnist5k-masked, mnist5k-lowres, mnist5k-lowres14,
-    paired-folder; two-domain: mnist5k-to-mnistm, digits28-to-mnist5k, mnist5k-to-digits28."""
+    paired-folder; two-domain: mnist5k-to-mnistm, digits28-to-mnist5k, mnist5k-to-digits28; voxel grids: shapes3d,
+    voxel-folder."""
     root: Path | None = None
     """Where a file dataset lives (a folder or a file); unused by the bundled datasets."""
     n_train: int = Field(50_000, ge=1)
     """Toy datasets only: how many training points to draw (the val and test splits hold 5,000)."""
     image_size: int | None = Field(None, ge=4)
-    """File datasets (mnist-idx, cifar10, folder): center-crop, resize every image to N x N (default: keep)."""
+    """File datasets (mnist-idx, cifar10, folder): center-crop, resize every image to N x N (default: keep);
+    shapes3d: the voxel grid's side (default 16); voxel-folder: resample every grid to N^3 (nearest voxel)."""
     labels: int | None = Field(None, ge=0)
     """Keep the labels of only this many training samples (stratified, seeded; the rest get y = -1),
     for semi-supervised learning. None keeps every label."""
@@ -100,7 +102,8 @@ class DataConfig(Strict):
 
 class NetConfig(Strict):
     name: str = "dcgan"
-    """Network pair: dcgan (images 8..64 px), mlp (vectors) or mlp-image (images, Salimans et al. 2016 MLP)."""
+    """Network pair: dcgan (images 8..64 px), mlp (vectors), mlp-image (images, Salimans et al. 2016 MLP) or
+    voxel (voxel grids 8..64 per side, 3D-GAN)."""
     z_dim: int = Field(100, ge=1)
     width: int = Field(32, ge=1)
     """dcgan: channels of the widest-resolution layer (doubling as resolution halves); mlp: hidden units."""

@@ -98,7 +98,7 @@ def evaluate(
     """
     run_dir = Path(run_dir)
     ctx = run_context(run_dir, n, split, seed, ema, device, cache, drs)
-    names = resolve_metrics(metrics, ctx.image)
+    names = resolve_metrics(metrics, ctx.image, voxel=ctx.info.kind == "voxel")
     if metrics is None and not getattr(ctx.source, "latent", True):  # e.g. pix2pix: G translates images, no G(z)
         names = [m for m in names if m not in ("mre", "jacobian")]
     results: dict[str, MetricResult] = {}

@@ -1,4 +1,5 @@
-"""Pictures of samples: image grids as PNG, scatter plots for 2D data, histograms for 1D data."""
+"""Pictures of samples: image grids as PNG, scatter plots for 2D data, histograms for 1D data, and
+isometric renderings of voxel grids (:func:`render_voxels`), laid out as an image grid."""
 
 from __future__ import annotations
 
@@ -72,8 +73,66 @@ def save_vector_plot(samples: torch.Tensor, path: Path | str, real: torch.Tensor
     return path
 
 
+def _cube_sprite(s: int) -> tuple[np.ndarray, np.ndarray]:
+    """A unit cube's three visible faces (+z top, +x, +y) seen isometrically, as a (2s, 2s) shade image
+    and its mask: pixel (row, col) of point (x, y, z) is ((x + y) s / 2 - z s + s, (x - y) s + s).
+    Each face is drawn by projecting a dense lattice of its points; a darker rim outlines the faces."""
+    shade = np.zeros((2 * s, 2 * s), dtype=np.float32)
+    mask = np.zeros((2 * s, 2 * s), dtype=bool)
+    a, b = np.meshgrid(np.linspace(0, 1, 8 * s), np.linspace(0, 1, 8 * s), indexing="ij")
+    rim = (np.minimum(np.minimum(a, 1 - a), np.minimum(b, 1 - b)) < 0.6 / s)
+    one = np.ones_like(a)
+    for (x, y, z), tone in (((one, a, b), 0.62), ((a, one, b), 0.45), ((a, b, one), 0.95)):  # +x, +y, top last
+        row = np.clip(((x + y) * s / 2 - z * s + s).astype(int), 0, 2 * s - 1)
+        col = np.clip(((x - y) * s + s).astype(int), 0, 2 * s - 1)
+        shade[row, col] = np.where(rim, tone * 0.8, tone)
+        mask[row, col] = True
+    return shade, mask
+
+
+VOXEL_COLOUR = np.array([0.35, 0.55, 0.85], dtype=np.float32)  # light blue, shaded per face
+
+
+def render_voxels(voxels: torch.Tensor, pixels: int = 64) -> torch.Tensor:
+    """Voxel grids (N, 1, S, S, S) [z, y, x] (occupied where > 0) -> isometric renderings (N, 3, H, W) in
+    [-1, 1], white background, H = W = 2 * S * s with a cube of s = max(2, pixels // S) (even) pixels.
+
+    Painter's algorithm: the surface voxels (those with an empty +x, +y or +z neighbour; the others are
+    hidden) are drawn from the farthest (smallest x + y + z) to the nearest, each as the sprite of its
+    three visible faces. Runs in numpy: 64 grids of 16^3 take well under a second.
+
+    Example::
+
+        images = render_voxels(dataset.train.float_x(slice(0, 16)))   # (16, 3, 128, 128)
+        save_image_grid(images, "shapes.png")
+    """
+    occ = (voxels.detach().float().cpu()[:, 0] > 0).numpy()
+    n, side = occ.shape[0], occ.shape[-1]
+    s = max(2, (pixels // side) // 2 * 2)
+    sprite, sprite_mask = _cube_sprite(s)
+    size = 2 * side * s
+    out = np.ones((n, 3, size, size), dtype=np.float32)
+    padded = np.pad(occ, ((0, 0), (0, 1), (0, 1), (0, 1)))
+    hidden = padded[:, 1:, :-1, :-1] & padded[:, :-1, 1:, :-1] & padded[:, :-1, :-1, 1:]  # +z, +y, +x occupied
+    for i in range(n):
+        canvas = np.full((size, size), -1.0, dtype=np.float32)  # -1: background
+        z, y, x = np.nonzero(occ[i] & ~hidden[i])
+        order = np.argsort(x + y + z, kind="stable")
+        rows = (x + y) * s // 2 - z * s + side * s - s
+        cols = (x - y) * s + side * s - s
+        for j in order:
+            view = canvas[rows[j]:rows[j] + 2 * s, cols[j]:cols[j] + 2 * s]
+            view[sprite_mask] = sprite[sprite_mask]
+        body = canvas >= 0
+        out[i][:, body] = np.clip(canvas[body][None, :] * (0.3 + VOXEL_COLOUR[:, None]), 0, 1)
+    return torch.from_numpy(out * 2 - 1)
+
+
 def save_samples(samples: torch.Tensor, path: Path | str, dataset=None, title: str = "") -> Path:
-    """Save whatever picture suits the data: a grid for images, a plot for vectors."""
+    """Save whatever picture suits the data: a grid for images, a plot for vectors, a grid of isometric
+    renderings for voxel grids (N, 1, S, S, S)."""
+    if samples.dim() == 5:
+        return save_image_grid(render_voxels(samples), path)
     if samples.dim() == 4:
         return save_image_grid(samples, path)
     real = dataset.train.float_x(slice(0, 2000)) if dataset is not None else None

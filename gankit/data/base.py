@@ -23,12 +23,13 @@ SPLITS = ("train", "val", "test")
 class DataInfo:
     """Shape facts of a dataset. Networks are built from these, never from hard-coded sizes.
 
-    ``shape`` is one sample's shape: ``(C, H, W)`` for images, ``(D,)`` for vectors.
-    Images are float32 in [-1, 1]; ``num_classes`` is 0 for unlabelled data.
+    ``shape`` is one sample's shape: ``(C, H, W)`` for images, ``(D,)`` for vectors, ``(1, S, S, S)`` for
+    voxel grids (:mod:`gankit.data.voxels`: occupancy +1, empty -1). Images and voxels are float32 in
+    [-1, 1]; ``num_classes`` is 0 for unlabelled data.
     """
 
     name: str
-    kind: Literal["image", "vector"]
+    kind: Literal["image", "vector", "voxel"]
     shape: tuple[int, ...]
     num_classes: int = 0
     extra_fields: tuple[tuple[str, tuple[int, ...]], ...] = ()
@@ -46,11 +47,12 @@ class DataInfo:
 
     @property
     def channels(self) -> int:
-        return self.shape[0] if self.kind == "image" else 1
+        return self.shape[0] if self.kind in ("image", "voxel") else 1
 
     @property
     def image_size(self) -> int:
-        if self.kind != "image":
+        """The side of an image (or of a cubic voxel grid)."""
+        if self.kind == "vector":
             raise ValueError(f"dataset {self.name!r} holds vectors, not images")
         return self.shape[-1]
 

@@ -177,8 +177,10 @@ def train(
                     batch = stream.next()
                     with amp.autocast():
                         d = model.d_step(batch)
-                    _update(opt_d, d_params, d.loss, "d", amp, dist)
-                    model.after_d_step()
+                    # A skipped D step (StepResult.skip): only when every process skips, so replicas stay equal.
+                    if not (model.skips_d_steps and not dist.any(not d.skip, device)):
+                        _update(opt_d, d_params, d.loss, "d", amp, dist)
+                        model.after_d_step()
                     watch.add("d_loss", d.loss, step + 1)
                     _accumulate(sums, d.stats, 1.0 / cfg.train.d_steps)
 

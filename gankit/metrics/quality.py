@@ -8,6 +8,8 @@ protocol gives on real data, printed beside it:
   the same N: N images of the TRAIN split against the same N reference images (the test split by
   default), both drawn by :func:`gankit.metrics.samples.real_subset`, the one seeding rule. A generator cannot be expected to beat that value
   by much; KID (unbiased) gets the same treatment.
+- Voxel grids (3D shapes): nearest-neighbour IoU to the training shapes, coverage and MMD-IoU, each
+  beside real shapes (:mod:`gankit.metrics.voxels`); no FID (it needs 2D images).
 - Mixtures with known centres (ring8, grid25): modes covered, HQ fraction and reverse KL of the
   generated samples, beside the same metrics on as many samples of the true mixture (the rows of the
   reference split): the physical limit that no generator can beat.
@@ -104,6 +106,9 @@ def _evaluate(G, prior, dataset: Dataset, split: str, n: int | None, seed: int, 
         if ctx.non_finite_generated:
             return _non_finite(ctx, base)
         return _report("modes", run_metrics(ctx, ["modes"]), base, source)
+    if info.kind == "voxel":  # 3D shapes: no image extractor applies; IoU figures on the grids themselves
+        ctx = EvalContext(dataset, sampler, split, n, seed, device, strict=False, cache=False)
+        return _report("voxel", run_metrics(ctx, ["voxel_iou"]), base, source)
     if info.kind == "image":
         if extractor is None:
             extractor = extractor_for(info, device=device)

@@ -31,9 +31,12 @@ from gankit.metrics.runners import (
     run_mre,
     run_prdc,
 )
+from gankit.metrics.voxels import run_voxel_iou
 
 IMAGE_DEFAULTS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "memorization", "mre")
 TOY_DEFAULTS = ("modes", "dstar", "entropy")
+VOXEL_DEFAULTS = ("voxel_iou",)
+VOXEL_ONLY = {"voxel_iou"}  # and the only metrics that apply to voxel grids (the others need images or 1D/2D points)
 ALIASES = {"memorisation": "memorization", "prdc": PRDC_NAMES, "inception_score": "is", "fid_infinity": "fid_inf"}
 IMAGE_ONLY = {"fid", "kid", "is", "fid_inf", "memorization", "mre", "cas", *PRDC_NAMES}
 
@@ -41,13 +44,15 @@ METRICS: dict[str, Callable[[EvalContext], MetricResult]] = {
     "fid": run_fid, "kid": run_kid, "is": run_is, "fid_inf": run_fid_inf, "precision": run_prdc, "recall": run_prdc,
     "density": run_prdc, "coverage": run_prdc, "memorization": run_memorization, "mre": run_mre,
     "jacobian": run_jacobian, "cas": run_cas, "modes": run_modes, "dstar": run_dstar, "entropy": run_entropy,
+    "voxel_iou": run_voxel_iou,
 }
 
 
-def resolve_metrics(metrics: str | list[str] | tuple[str, ...] | None, image: bool) -> list[str]:
-    """Metric names in order, aliases expanded; unknown or inapplicable names raise one GankitError line."""
+def resolve_metrics(metrics: str | list[str] | tuple[str, ...] | None, image: bool, voxel: bool = False) -> list[str]:
+    """Metric names in order, aliases expanded; unknown or inapplicable names raise one GankitError line.
+    ``voxel``: the data are voxel grids, for which only :data:`VOXEL_ONLY` apply."""
     if metrics is None:
-        return list(IMAGE_DEFAULTS if image else TOY_DEFAULTS)
+        return list(VOXEL_DEFAULTS if voxel else IMAGE_DEFAULTS if image else TOY_DEFAULTS)
     names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
     out: list[str] = []
     for name in names:
@@ -55,6 +60,11 @@ def resolve_metrics(metrics: str | list[str] | tuple[str, ...] | None, image: bo
         for m in (alias,) if isinstance(alias, str) else alias:
             if m not in METRICS:
                 raise GankitError(f"--metrics: unknown metric {name!r}; choose from {', '.join(sorted(METRICS))}")
+            if voxel and m not in VOXEL_ONLY:
+                raise GankitError(f"--metrics: {m!r} does not apply to voxel grids; on voxel data gankit eval "
+                                  f"computes: {', '.join(sorted(VOXEL_ONLY))}")
+            if m in VOXEL_ONLY and not voxel:
+                raise GankitError(f"--metrics: {m!r} needs voxel grids; this run's data are not voxels")
             if m in IMAGE_ONLY and not image:
                 raise GankitError(f"--metrics: {m!r} needs image data; this run's data is not images")
             if m not in out:
@@ -80,4 +90,4 @@ def run_metrics(ctx: EvalContext, names: list[str],
     return results
 
 
-__all__ = ["ALIASES", "IMAGE_DEFAULTS", "IMAGE_ONLY", "METRICS", "TOY_DEFAULTS", "resolve_metrics", "run_metrics"]
+__all__ = ["ALIASES", "IMAGE_DEFAULTS", "IMAGE_ONLY", "METRICS", "TOY_DEFAULTS", "VOXEL_DEFAULTS", "VOXEL_ONLY", "resolve_metrics", "run_metrics"]

@@ -92,6 +92,14 @@ def describe(fp: dict[str, Any]) -> str:
     return f"{fp.get('dataset')} {fp.get('split')}, {counts}; {ext_text}; seed {fp.get('seed')}; gankit {fp.get('gankit_version')}"
 
 
+def voxel_text(v: dict[str, Any]) -> str:
+    """The voxel figure as printed (:mod:`gankit.metrics.voxels`): each value beside its real counterpart."""
+    return (f"NN-IoU to train {v['nn_iou']:.3f} (held-out real {v['real_nn_iou']:.3f})  "
+            f"copies {100 * v['copies']:.1f} % ({100 * v['real_copies']:.1f} %)  "
+            f"coverage {100 * v['coverage']:.1f} % (real {100 * v['real_coverage']:.1f} %)  "
+            f"MMD-IoU {v['mmd_iou']:.3f} (real {v['real_mmd_iou']:.3f})")
+
+
 @dataclass
 class MetricResult:
     """One metric's values, fingerprint and printable figure.
@@ -125,7 +133,8 @@ class QualityReport:
     and its fingerprint.
 
     ``kind`` is "fid_kid" (images with a feature extractor), "modes" (mixtures with known centres),
-    "stacked_modes" (Stacked MNIST, :mod:`gankit.metrics.stacked`) or "none" (no figure;
+    "stacked_modes" (Stacked MNIST, :mod:`gankit.metrics.stacked`), "voxel" (3D shapes,
+    :mod:`gankit.metrics.voxels`) or "none" (no figure;
     ``fingerprint["reason"]`` says why). ``values`` holds plain floats and ints; ``fingerprint`` says
     what produced them. ``lines()`` is the printable form.
 
@@ -136,7 +145,7 @@ class QualityReport:
         json.dumps(report.to_dict())
     """
 
-    kind: Literal["fid_kid", "modes", "stacked_modes", "none"]
+    kind: Literal["fid_kid", "modes", "stacked_modes", "voxel", "none"]
     values: dict[str, Any] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
@@ -174,6 +183,10 @@ class QualityReport:
                 f"of a centre; seed {fp['seed']}"
             )
             return [f"{figure}  | {where}"]
+        if self.kind == "voxel":
+            where = (f"{fp['dataset']} {fp['split']}, N={fp['n_generated']} generated vs {fp['n_real']} real; "
+                     f"IoU of occupancies (voxel > 0); seed {fp['seed']}")
+            return [f"{voxel_text(v)}  | {where}"]
         return [f"no quality figure: {fp.get('reason', 'unknown reason')}"]
 
 
@@ -218,4 +231,4 @@ def cached_tensors(
 
 
 __all__ = ["IMAGE_PREPROCESSING", "MetricResult", "QualityReport", "cache_dir", "cached_tensors", "describe",
-           "fingerprint", "fingerprint_hash", "json_safe", "kid_text"]
+           "fingerprint", "fingerprint_hash", "json_safe", "kid_text", "voxel_text"]

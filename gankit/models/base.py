@@ -32,10 +32,14 @@ from gankit.sampling import Source, generate
 
 @dataclass
 class StepResult:
-    """What one D or G step computed: the loss to back-propagate and detached scalars to log."""
+    """What one D or G step computed: the loss to back-propagate and detached scalars to log.
+
+    ``skip=True`` (D steps only) asks the trainer not to update D this time: no backward, no optimiser
+    step, no ``after_d_step`` (e.g. 3D-GAN's adaptive update, :mod:`gankit.models.gan3d`)."""
 
     loss: torch.Tensor
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
+    skip: bool = False
 
 
 class Model(nn.Module):
@@ -55,6 +59,9 @@ class Model(nn.Module):
 
     adversarial: bool = True
     """False for a family without a discriminator step (the VAE baseline): the trainer skips D."""
+    skips_d_steps: bool = False
+    """True for a family whose D step may return ``StepResult.skip`` (3D-GAN's adaptive update): the trainer
+    then honours it (under torchrun it agrees over the processes, one small all-reduce per D step)."""
     generative: bool = True
     """False for a family without a generator (domain-adversarial training: a feature extractor and two
     classifiers): the trainer then keeps no EMA, draws no sample grids and computes no quality figure;
