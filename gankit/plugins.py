@@ -37,6 +37,8 @@ import gankit.models.infogan  # noqa: F401,E402
 import gankit.models.pix2pix  # noqa: F401,E402
 import gankit.models.dann  # noqa: F401,E402
 import gankit.models.lgan  # noqa: F401,E402
+import gankit.data.unpaired  # noqa: F401,E402
+import gankit.models.cogan  # noqa: F401,E402
 
 
 def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
