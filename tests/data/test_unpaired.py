@@ -50,7 +50,7 @@ def test_negative_by_hand():
     neg = transform_codes("negative", codes)
     assert torch.equal(neg, images_to_unit_range(np.array([255, 0, 155, 218]).reshape(1, 1, 2, 2), 255))
     assert neg[0, 0, 0].tolist() == [1.0, -1.0]
-    torch.testing.assert_close(neg, -images_to_unit_range(codes, 255), rtol=0, atol=1e-7)  # -x in [-1, 1]
+    torch.testing.assert_close(neg, -images_to_unit_range(codes, 255), rtol=0, atol=2e-7)  # -x in [-1, 1], to float32 rounding
 
 
 def test_transform_of_images_goes_through_8_bit_codes():
