@@ -135,11 +135,12 @@ class CoGAN(Model):
                  "d_acc_real": (s1["d_acc_real"] + s2["d_acc_real"]) / 2,
                  "d_acc_fake": (s1["d_acc_fake"] + s2["d_acc_fake"]) / 2}
         if self.class_weight > 0:
-            labelled = batch.y >= 0
-            ce = F.cross_entropy(logits[:n][labelled], batch.y[labelled])
+            labelled = batch.y >= 0  # -1: a source image without its label (data.labels=N)
+            logits, y = logits[:n][labelled], batch.y[labelled]
+            ce = F.cross_entropy(logits, y) if len(y) else logits.sum() * 0.0  # no labelled row: no class loss
             loss = loss + self.class_weight * ce
-            stats |= {"ce": ce.detach(),
-                      "acc": (logits[:n][labelled].detach().argmax(1) == batch.y[labelled]).float().mean()}
+            stats |= {"ce": ce.detach(), "acc": (logits.detach().argmax(1) == y).float().mean() if len(y)
+                      else torch.zeros((), device=ce.device)}
         return StepResult(loss, stats)
 
     def g_step(self, batch: Batch) -> StepResult:

@@ -146,6 +146,9 @@ def test_the_classifier_adds_cross_entropy_on_domain_1():
     _, logits = model.D(batch.x, domain=1, with_classes=True)
     ce = F.cross_entropy(logits, batch.y)
     torch.testing.assert_close(d.loss, d_plain.loss + 0.5 * ce, rtol=1e-6, atol=1e-6)
+    torch.manual_seed(5)  # source images without labels (y = -1) add no class loss
+    d_unlabelled = model.d_step(batch.replace(y=torch.full_like(batch.y, -1)))
+    torch.testing.assert_close(d_unlabelled.loss, d_plain.loss, rtol=1e-6, atol=1e-6)
     fig = model.final_figures(ds, "test")
     test = ds.split("test")
     pred = model.nets["D"].eval()(test.float_x(), domain=2, with_classes=True)[1].argmax(1)
