@@ -40,6 +40,8 @@ import gankit.models.lgan  # noqa: F401,E402
 import gankit.data.captions  # noqa: F401,E402
 import gankit.models.stackgan  # noqa: F401,E402
 import gankit.models.gan3d  # noqa: F401,E402  (also registers the shapes3d / voxel-folder data and the voxel nets)
+import gankit.data.unpaired  # noqa: F401,E402
+import gankit.models.cogan  # noqa: F401,E402
 
 
 def check_kwargs(factory: object, params: dict, key: str, what: str) -> None:
