@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 
-import pytest
 
 from gankit import progress
 from gankit.cli import main
