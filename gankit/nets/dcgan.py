@@ -6,6 +6,9 @@ and the final one of D: 28 -> 14 -> 7 (two up-sampling stages), 32 -> 16 -> 8 ->
 ``width`` at full resolution. G uses BatchNorm and ReLU with a tanh output (data is in [-1, 1]);
 D uses LeakyReLU(0.2) and no normalisation, so that per-sample penalties (gradient penalty, R1)
 stay per-sample.
+
+The same stacks serve volumes (``dims=3``, gankit/nets/voxel.py): ``layout`` = (stages, base side) is then
+given by the caller instead of derived from an image side.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from torch import nn
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
 from gankit.registry import NETS
+
+_LAYERS = {2: (nn.ConvTranspose2d, nn.Conv2d, nn.BatchNorm2d), 3: (nn.ConvTranspose3d, nn.Conv3d, nn.BatchNorm3d)}
 
 
 def stages_for(image_size: int) -> tuple[int, int]:
@@ -33,27 +38,29 @@ def stages_for(image_size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    """z (N, z_dim) -> images (N, C, S, S) in [-1, 1]."""
+    """z (N, z_dim) -> images (N, C, S, S) in [-1, 1] (``dims=3``: volumes (N, C, S, S, S))."""
 
-    def __init__(self, z_dim: int, channels: int, image_size: int, width: int) -> None:
+    def __init__(self, z_dim: int, channels: int, image_size: int, width: int, dims: int = 2,
+                 layout: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.z_dim = z_dim
-        stages, base = stages_for(image_size)
+        stages, base = layout or stages_for(image_size)
+        up, _, norm = _LAYERS[dims]
         ch = [width * 2 ** (stages - 1 - i) for i in range(stages)]  # e.g. [64, 32] for 28 px, width 32
         top = ch[0] * 2
         self.project = nn.Sequential(
-            nn.Linear(z_dim, top * base * base, bias=False),
-            nn.Unflatten(1, (top, base, base)),
-            nn.BatchNorm2d(top),
+            nn.Linear(z_dim, top * base**dims, bias=False),
+            nn.Unflatten(1, (top,) + (base,) * dims),
+            norm(top),
             nn.ReLU(inplace=True),
         )
         blocks: list[nn.Module] = []
         c_in = top
         for i, c_out in enumerate(ch):
             last = i == stages - 1
-            blocks.append(nn.ConvTranspose2d(c_in, channels if last else c_out, 4, 2, 1, bias=last))
+            blocks.append(up(c_in, channels if last else c_out, 4, 2, 1, bias=last))
             if not last:
-                blocks += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+                blocks += [norm(c_out), nn.ReLU(inplace=True)]
             c_in = c_out
         self.blocks = nn.Sequential(*blocks, nn.Tanh())
 
@@ -66,17 +73,19 @@ class DCGANDiscriminator(nn.Module):
 
     ``D(x, with_features=True)`` returns (score, features): the input of the head, from the same pass."""
 
-    def __init__(self, channels: int, image_size: int, width: int) -> None:
+    def __init__(self, channels: int, image_size: int, width: int, dims: int = 2,
+                 layout: tuple[int, int] | None = None) -> None:
         super().__init__()
-        stages, base = stages_for(image_size)
+        stages, base = layout or stages_for(image_size)
+        conv = _LAYERS[dims][1]
         layers: list[nn.Module] = []
         c_in = channels
         for i in range(stages):
             c_out = width * 2**i
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [conv(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
             c_in = c_out
         self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(c_in * base * base, 1)
+        self.head = nn.Linear(c_in * base**dims, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The flattened output of the last convolution (N, features), the input of ``head``."""

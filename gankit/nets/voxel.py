@@ -13,11 +13,11 @@ test reads) with the score.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
+from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.registry import NETS
 
 BASE_SIDE = 4  # G starts from, and D ends at, a 4^3 volume (the paper's)
@@ -34,58 +34,18 @@ def voxel_stages(side: int) -> int:
     return stages
 
 
-class VoxelGenerator(nn.Module):
-    """z (N, z_dim) -> voxel grids (N, C, S, S, S) in [-1, 1]."""
+class VoxelGenerator(DCGANGenerator):
+    """z (N, z_dim) -> voxel grids (N, C, S, S, S) in [-1, 1]: the DCGAN stack in 3D from a 4^3 volume."""
 
     def __init__(self, z_dim: int, channels: int, side: int, width: int) -> None:
-        super().__init__()
-        self.z_dim = z_dim
-        stages = voxel_stages(side)
-        ch = [width * 2 ** (stages - 1 - i) for i in range(stages)]  # e.g. [32, 16] for 16^3, width 16
-        top = ch[0] * 2
-        self.project = nn.Sequential(
-            nn.Linear(z_dim, top * BASE_SIDE**3, bias=False),
-            nn.Unflatten(1, (top, BASE_SIDE, BASE_SIDE, BASE_SIDE)),
-            nn.BatchNorm3d(top),
-            nn.ReLU(inplace=True),
-        )
-        blocks: list[nn.Module] = []
-        c_in = top
-        for i, c_out in enumerate(ch):
-            last = i == stages - 1
-            blocks.append(nn.ConvTranspose3d(c_in, channels if last else c_out, 4, 2, 1, bias=last))
-            if not last:
-                blocks += [nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
-            c_in = c_out
-        self.blocks = nn.Sequential(*blocks, nn.Tanh())
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.blocks(self.project(z))
+        super().__init__(z_dim, channels, side, width, dims=3, layout=(voxel_stages(side), BASE_SIDE))
 
 
-class VoxelDiscriminator(nn.Module):
+class VoxelDiscriminator(DCGANDiscriminator):
     """voxel grids (N, C, S, S, S) -> one unnormalised score per grid (N,); ``features`` + ``head``."""
 
     def __init__(self, channels: int, side: int, width: int) -> None:
-        super().__init__()
-        stages = voxel_stages(side)
-        layers: list[nn.Module] = []
-        c_in = channels
-        for i in range(stages):
-            c_out = width * 2**i
-            layers += [nn.Conv3d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-            c_in = c_out
-        self.body = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(c_in * BASE_SIDE**3, 1)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The flattened output of the last convolution (N, features), the input of ``head``."""
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor, with_features: bool = False):
-        f = self.features(x)
-        score = self.head(f).squeeze(1)
-        return (score, f) if with_features else score
+        super().__init__(channels, side, width, dims=3, layout=(voxel_stages(side), BASE_SIDE))
 
 
 @NETS.register("voxel", "3D-GAN pair for voxel grids (Wu et al. 2016); depth follows the side (8, 16, 32, 64)")
