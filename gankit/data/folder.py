@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -47,31 +47,40 @@ def _list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if _is_image_file(p))
 
 
-def _collect_folder(root: Path) -> tuple[list[Path], list[int], list[str]]:
-    """Image paths, their labels, and the class names (empty for an unlabelled folder)."""
+def collect_class_folders(root: Path, list_files: Callable[[Path], list[Path]], what: str, usage: str
+                          ) -> tuple[list[Path], list[int], list[str]]:
+    """Files of a folder and their labels: either the files directly in ``root`` (unlabelled: no labels,
+    no class names) or one sub-folder per class (labels by sorted folder name). ``list_files`` lists one
+    folder's files, sorted; ``what`` names them in errors ("images (.png, ...)"); ``usage`` says what the
+    dataset needs when ``root`` is not a folder."""
     if not root.is_dir():
-        raise DataError(f"{root}: data.name=folder needs a folder of class folders of images, not a file")
+        raise DataError(f"{root}: {usage}, not a file")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    loose = _list_images(root)
-    exts = ", ".join(IMAGE_EXTENSIONS)
+    loose = list_files(root)
     if not class_dirs:
         if not loose:
-            raise DataError(f"{root}: empty: no class folders and no images ({exts})")
+            raise DataError(f"{root}: empty: no class folders and no {what}")
         return loose, [], []
     if loose:
         raise DataError(
-            f"{loose[0]}: image next to class folders ({', '.join(p.name for p in class_dirs[:3])}); "
-            "move loose images into a class folder, or point data.root at a folder of images only"
+            f"{loose[0]}: file next to class folders ({', '.join(p.name for p in class_dirs[:3])}); "
+            f"move loose files into a class folder, or point data.root at a folder of {what} only"
         )
     paths: list[Path] = []
     labels: list[int] = []
     for label, d in enumerate(class_dirs):
-        found = _list_images(d)
+        found = list_files(d)
         if not found:
-            raise DataError(f"{d}: class folder holds no images ({exts}); remove it or add images")
+            raise DataError(f"{d}: class folder holds no {what}; remove it or add some")
         paths += found
         labels += [label] * len(found)
     return paths, labels, [d.name for d in class_dirs]
+
+
+def _collect_folder(root: Path) -> tuple[list[Path], list[int], list[str]]:
+    """Image paths, their labels, and the class names (empty for an unlabelled folder)."""
+    return collect_class_folders(root, _list_images, f"images ({', '.join(IMAGE_EXTENSIONS)})",
+                                 "data.name=folder needs a folder of class folders of images")
 
 
 def _open_image(path: Path) -> Any:

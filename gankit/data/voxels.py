@@ -45,6 +45,7 @@ import torch
 
 from gankit.data.base import DataInfo, Dataset, Split, splits_from_indices, stratified_split
 from gankit.data.digits import SPLIT_SEED
+from gankit.data.folder import collect_class_folders
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
 
@@ -280,28 +281,13 @@ def resample(grid: np.ndarray, side: int) -> np.ndarray:
     return grid[np.ix_(idx, idx, idx)]
 
 
+def _npy_files(d: Path) -> list[Path]:
+    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() == ".npy" and not p.name.startswith("."))
+
+
 def _collect_npy(root: Path) -> tuple[list[Path], list[int], list[str]]:
-    if not root.is_dir():
-        raise DataError(f"{root}: data.name=voxel-folder needs a folder of .npy grids (or of class folders of them)")
-    def npys(d: Path) -> list[Path]:
-        return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() == ".npy" and not p.name.startswith("."))
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    loose = npys(root)
-    if not class_dirs:
-        if not loose:
-            raise DataError(f"{root}: empty: no class folders and no .npy files")
-        return loose, [], []
-    if loose:
-        raise DataError(f"{loose[0]}: .npy file next to class folders; move it into a class folder")
-    paths: list[Path] = []
-    labels: list[int] = []
-    for label, d in enumerate(class_dirs):
-        found = npys(d)
-        if not found:
-            raise DataError(f"{d}: class folder holds no .npy files; remove it or add grids")
-        paths += found
-        labels += [label] * len(found)
-    return paths, labels, [d.name for d in class_dirs]
+    return collect_class_folders(root, _npy_files, ".npy files",
+                                 "data.name=voxel-folder needs a folder of .npy grids (or of class folders of them)")
 
 
 def load_voxel_folder(root: Path | str, side: int | None = None) -> Dataset:
