@@ -1,0 +1,139 @@
+"""Recipes for the main job (`gankit train`, DCGAN on mnist5k) at the default's compute budget, with seeds.
+
+Each recipe is a list of config overrides of the default main job. Every (recipe, seed) trains in a fresh
+subprocess (`gankit train --set ...`), one at a time; its CPU time (user + system of the child, which is
+what a fixed budget on an idle machine buys, unlike the wall time of a shared one) is recorded. The
+recipe is chosen on the VALIDATION split (`gankit eval RUN --ema --split val --metrics fid`: 500 generated
+vs the 500 validation digits) and reported on the test split (the end-of-run figure: 500 vs the 500 test
+digits), each beside its real-vs-real value at the same N (compare gaps: FID's bias falls like 1/N).
+
+    OMP_NUM_THREADS=1 python benchmarks/main_job.py --recipes default,hinge-sn --seeds 0,1,2
+
+Results are kept in benchmarks/results/main_job.json (a killed sweep resumes where it stopped) and the
+section "main_job" of docs/benchmarks.md is rewritten after every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import load_results, save_results  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RECIPES: dict[str, list[str]] = {
+    "default": [],
+    "hinge-sn": ["objective.name=hinge", "reg.spectral_norm=true"],
+    "sn": ["reg.spectral_norm=true"],
+    "ttur": ["train.lr_d=4e-4", "train.lr_g=1e-4"],
+    "lr5e-4": ["train.lr_d=5e-4", "train.lr_g=5e-4"],
+    "beta0": ["train.betas=[0.0,0.99]"],
+    "ema-short": ["train.ema.half_life_images=2000"],
+    "wide-d": ["net.width=48", "train.steps=3000"],
+    "batch128": ["train.batch_size=128", "train.steps=2500"],
+    "r1": ["reg.r1=0.2"],
+}
+
+
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def gankit(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "gankit.cli", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"gankit {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return proc
+
+
+def measure(recipe: str, seed: int, steps: int | None, root: Path) -> dict:
+    run_dir = root / f"{recipe}-s{seed}"
+    sets = RECIPES[recipe] + [f"seed={seed}"] + ([f"train.steps={steps}"] if steps else [])
+    cpu0, t0 = child_cpu(), time.perf_counter()
+    gankit("train", "--run-dir", str(run_dir), "--set", "train.report=false", *[a for s in sets for a in ("--set", s)])
+    cpu, wall = child_cpu() - cpu0, time.perf_counter() - t0
+    test = json.loads((run_dir / "quality.json").read_text())["values"]
+    cfg = json.loads((run_dir / "config.json").read_text())
+    gankit("eval", str(run_dir), "--ema", "--split", "val", "--metrics", "fid", "--n", "500", "--seed", "0")
+    vv = json.loads((run_dir / "eval.json").read_text())["results"]["fid"]["values"]
+    return {"recipe": recipe, "seed": seed, "overrides": sets, "steps": cfg["train"]["steps"],
+            "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
+            "val_fid": vv["fid"], "val_fid_rvr": vv["fid_real_vs_real"],
+            "test_fid": test["fid"], "test_fid_rvr": test["fid_real_vs_real"],
+            "test_kid": test.get("kid"), "test_kid_rvr": test.get("kid_real_vs_real")}
+
+
+def _spread(xs: list[float]) -> str:
+    if len(xs) == 1:
+        return f"{xs[0]:.2f}"
+    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f} (min {min(xs):.2f}, max {max(xs):.2f})"
+
+
+def render(res: dict) -> str:
+    runs = list(res.get("runs", {}).values())
+    lines = ["## The main job: recipes at the default's budget (issue 18)", "",
+             "`OMP_NUM_THREADS=1 python benchmarks/main_job.py --recipes ... --seeds ...`: each recipe is the default "
+             "main job (DCGAN on mnist5k, 4,500 steps x 64) with the overrides shown, trained in its own process "
+             "at one thread, one run at a time. Chosen on the validation split (FID gap: FID minus the "
+             "real-vs-real value at the same N=500), reported on test. CPU time = user + system of the training "
+             "process (the machine was shared with other jobs, so wall times are inflated and not shown).", "",
+             "| recipe | overrides | seeds | steps | CPU time per run | val FID gap | test FID gap | test FID (real-vs-real) |",
+             "|---|---|---|---|---|---|---|---|"]
+    by: dict[str, list[dict]] = {}
+    for r in runs:
+        by.setdefault(r["recipe"], []).append(r)
+    order = sorted(by, key=lambda k: statistics.mean(x["val_fid"] - x["val_fid_rvr"] for x in by[k]))
+    for name in order:
+        rs = sorted(by[name], key=lambda x: x["seed"])
+        over = " ".join(f"`{o}`" for o in rs[0]["overrides"] if not o.startswith("seed=")) or "(none)"
+        lines.append(
+            f"| {name} | {over} | {','.join(str(r['seed']) for r in rs)} | {rs[0]['steps']} "
+            f"| {statistics.mean(r['cpu_s'] for r in rs) / 60:.1f} min "
+            f"| {_spread([r['val_fid'] - r['val_fid_rvr'] for r in rs])} "
+            f"| {_spread([r['test_fid'] - r['test_fid_rvr'] for r in rs])} "
+            f"| {_spread([r['test_fid'] for r in rs])} ({rs[0]['test_fid_rvr']:.2f}) |")
+    lines += ["", "Rows are sorted by the validation gap (the choice); ± is the standard deviation over seeds."]
+    lines += [""] + res.get("notes", [])
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--recipes", default="default", help=f"comma-separated, of: {', '.join(RECIPES)}")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--steps", type=int, default=None, help="train.steps of every run (default: the recipe's)")
+    ap.add_argument("--cache", default=str(HERE / "results" / "main_job.json"))
+    ap.add_argument("--note", action="append", default=[], help="a paragraph under the table (repeatable)")
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    res = load_results(cache)
+    if args.note:
+        res["notes"] = args.note
+    unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
+    if unknown:
+        raise SystemExit(f"unknown recipe(s) {unknown}; choose from {', '.join(RECIPES)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for recipe in args.recipes.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                key = f"{recipe}/{seed}/{args.steps or ''}"
+                if key in res.get("runs", {}):
+                    continue
+                r = measure(recipe, seed, args.steps, Path(tmp))
+                res.setdefault("runs", {})[key] = r
+                save_results(cache, res, "main_job", render)
+                print(f"{recipe} seed {seed}: val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, "
+                      f"test FID {r['test_fid']:.2f} ({r['test_fid_rvr']:.2f}), {r['cpu_s']:.0f} CPU s", flush=True)
+    save_results(cache, res, "main_job", render)
+
+
+if __name__ == "__main__":
+    main()
