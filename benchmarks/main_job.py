@@ -40,6 +40,12 @@ RECIPES: dict[str, list[str]] = {
     "wide-d": ["net.width=48", "train.steps=3000"],
     "batch128": ["train.batch_size=128", "train.steps=2500"],
     "r1": ["reg.r1=0.2"],
+    "lr1e-3": ["train.lr_d=1e-3", "train.lr_g=1e-3"],
+    "lr5e-4-g1e-3": ["train.lr_d=5e-4", "train.lr_g=1e-3"],
+    "lr5e-4-ema-short": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.ema.half_life_images=2000"],
+    "lr5e-4-beta0": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.betas=[0.0,0.99]"],
+    "lr5e-4-batch32": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.batch_size=32", "train.steps=8000"],
+    "lr5e-4-bf16": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.precision=bf16", "train.steps=6400"],
 }
 
 
@@ -112,12 +118,19 @@ def main() -> None:
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--steps", type=int, default=None, help="train.steps of every run (default: the recipe's)")
     ap.add_argument("--cache", default=str(HERE / "results" / "main_job.json"))
+    ap.add_argument("--merge", default="", metavar="A.json,B.json",
+                    help="only merge the runs of these caches (sweeps run side by side) into --cache")
     ap.add_argument("--note", action="append", default=[], help="a paragraph under the table (repeatable)")
     args = ap.parse_args()
     cache = Path(args.cache)
     res = load_results(cache)
     if args.note:
         res["notes"] = args.note
+    if args.merge:
+        for other in filter(None, args.merge.split(",")):
+            res.setdefault("runs", {}).update(load_results(other).get("runs", {}))
+        save_results(cache, res, "main_job", render)
+        return
     unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
     if unknown:
         raise SystemExit(f"unknown recipe(s) {unknown}; choose from {', '.join(RECIPES)}")
