@@ -89,12 +89,45 @@ def measure(family: str, steps: int, per_class: int, extra: list[str] = ()) -> d
     else:
         out |= {"class_accuracy": float((pred == asked).float().mean()),
                 "per_class_accuracy": [float((pred[asked == c] == c).float().mean()) for c in range(k)]}
+        out |= diagnose(result.model, G, x, asked, pred, extractor, dataset, k, per_class)
     test = dataset.split("test")
     out["classifier_test_accuracy"] = float((extractor.classify(test.float_x()) == test.y).float().mean())
     q = evaluate_generator(G, prior, dataset, split="test", seed=0)
     out |= {"quality": q.to_dict(), "quality_line": q.lines()[0], "extractor_sha256": extractor.sha256,
             "train_split": len(dataset.train)}
     return out
+
+
+@torch.no_grad()
+def d_class_accuracy(model, x: torch.Tensor, k: int) -> torch.Tensor:
+    """D's own guess of the class of each image (N,): argmax_y D(x, y) for a CGAN's D, the class head's
+    argmax for an ACGAN's. How well D knows the class bounds how well G is told to draw it."""
+    D = model.D
+    out = []
+    for chunk in x.split(500):
+        if model.__class__.__name__ == "ACGAN":
+            out.append(D(chunk, with_classes=True)[1].argmax(1))
+        else:
+            scores = torch.stack([D(chunk, torch.full((len(chunk),), c, dtype=torch.long)) for c in range(k)], 1)
+            out.append(scores.argmax(1))
+    return torch.cat(out)
+
+
+def diagnose(model, G_ema, x, asked, pred, extractor, dataset, k: int, per_class: int) -> dict:
+    """Why a class-conditional row misses: D's class knowledge on real VALIDATION digits and on G_ema's
+    samples, and the digit classifier's accuracy on the raw G (no EMA) from the same z and y."""
+    val = dataset.split("val")
+    was = model.D.training
+    model.D.eval()
+    try:
+        d_val = float((d_class_accuracy(model, val.float_x(), k) == val.y).float().mean())
+        d_fake = float((d_class_accuracy(model, x, k) == asked).float().mean())
+    finally:
+        model.D.train(was)
+    rows = model.prior.sample(k * per_class, seed=EVAL_SEED, y=asked)
+    raw = float((extractor.classify(generate(model.G, rows)) == asked).float().mean())
+    return {"d_val_class_accuracy": d_val, "d_class_accuracy_on_samples": d_fake, "class_accuracy_raw_G": raw,
+            "val_split": len(val)}
 
 
 def _command(family: str, steps: int, per_class: int, extra: list[str] = ()) -> str:
@@ -135,6 +168,22 @@ def report(results: dict[str, dict]) -> str:
         rows.append(f"| {fam} | {r['steps']} | {r['train_seconds'] / 60:.1f} min | {figure} ({'meets' if ok else 'misses'} "
                     f"{target}) | {per} | {v['fid']:.2f} ({v['fid_real_vs_real']:.2f}) | "
                     f"{v['kid']:.4f} ({v['kid_real_vs_real']:.4f}) |")
+    diag = [f"| {' '.join([r['family'], *(f'`{o}`' for o in r.get('overrides', []))])} | {r['steps']} | "
+            f"{100 * r['class_accuracy']:.1f} % | {100 * r['class_accuracy_raw_G']:.1f} % | "
+            f"{100 * r['d_val_class_accuracy']:.1f} % | {100 * r['d_class_accuracy_on_samples']:.1f} % |"
+            for r in ordered if "d_val_class_accuracy" in r]
+    diagnostics = "" if not diag else f"""
+Diagnostics of the rows that have them (why a row misses): the digit classifier's accuracy on G_ema's
+samples (the figure above) and on the raw G's from the same z and y; D's own class guess (argmax over y
+of D(x, y) for a CGAN, the class head for an ACGAN) on the {next(r for r in ordered if 'val_split' in r)['val_split']}
+real VALIDATION digits, and on G_ema's samples. D knowing the class badly on real digits means G is
+told little about it; D agreeing with the requested class far more often than the digit classifier
+means G fools D's notion of class.
+
+| row | steps | classifier on G_ema | classifier on raw G | D's class guess on val digits | D's class guess on G_ema's samples |
+|---|---|---|---|---|---|
+{chr(10).join(diag)}
+"""
     any_r = next(iter(results.values()))
     fp = any_r["quality"]["fingerprint"]
     commands = "\n".join(f"    {r['command']}" for r in ordered)
@@ -157,7 +206,7 @@ differences of a few points between rows are within run-to-run noise.
 | family | steps | train time | figure (target) | per class / code, % | FID (real-vs-real) | KID (real-vs-real) |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
-{mapping}
+{mapping}{diagnostics}
 Commands:
 
 {commands}

@@ -99,12 +99,14 @@ class ACGANParams(Strict):
     fake_class_weight: float = Field(1.0, ge=0)
     """Weight of the class loss on G's samples in D's loss, relative to the real one (1 in the paper;
     0 trains the class head on real labels only, see the module docstring)."""
+    g_every_layer: bool = False
+    """G sees one-hot y at every layer, not only in its input row (dcgan; :class:`~gankit.nets.conditional.ConcatDCGANGenerator`)."""
 
 
 @MODELS.register("acgan", "auxiliary-classifier GAN: D also predicts the class of real and fake samples")
 def build_acgan(cfg, info: DataInfo, device) -> ACGAN:
     params = parse_params(ACGANParams, cfg.model.params, "model 'acgan'")
-    prior, G, D = conditional_nets(cfg, info, "acgan")
+    prior, G, D = conditional_nets(cfg, info, "acgan", params.g_every_layer)
     D = AuxClassifierDiscriminator(D, info.num_classes)
     return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight,
                  params.fake_class_weight)

@@ -39,7 +39,7 @@ from gankit.errors import ConfigError
 from gankit.data.batch import Batch
 from gankit.models.base import Model, StepResult, d_stats
 from gankit.nets import build_nets
-from gankit.nets.conditional import ConcatDiscriminator, ProjectionDiscriminator
+from gankit.nets.conditional import ConcatDCGANGenerator, ConcatDiscriminator, ProjectionDiscriminator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
 from gankit.sampling import ConditionalPrior
@@ -54,11 +54,18 @@ def require_labels(cfg, info: DataInfo, model: str) -> None:
         raise ConfigError("data.labels: model 'cgan' conditions D on every real label; remove data.labels")
 
 
-def conditional_nets(cfg, info: DataInfo, model: str) -> tuple[ConditionalPrior, torch.nn.Module, torch.nn.Module]:
-    """(prior, G, unconditional D) of a class-conditional family: G gets z_dim + K inputs."""
+def conditional_nets(cfg, info: DataInfo, model: str, g_every_layer: bool = False,
+                     ) -> tuple[ConditionalPrior, torch.nn.Module, torch.nn.Module]:
+    """(prior, G, unconditional D) of a class-conditional family: G gets z_dim + K inputs, and with
+    ``g_every_layer`` (dcgan on images only) the one-hot planes at every layer (:class:`ConcatDCGANGenerator`)."""
     require_labels(cfg, info, model)
     prior = ConditionalPrior(cfg.net.z_dim, info.num_classes)
     G, D = build_nets(cfg.net.model_copy(update={"z_dim": prior.dim}), info)
+    if g_every_layer:
+        if cfg.net.name != "dcgan" or info.kind != "image":
+            raise ConfigError(f"model.params.g_every_layer: needs net.name=dcgan on images, got {cfg.net.name!r} "
+                              f"on {info.kind} data")
+        G = ConcatDCGANGenerator(cfg.net.z_dim, info.num_classes, info.channels, info.image_size, cfg.net.width)
     return prior, G, D
 
 
@@ -121,14 +128,20 @@ class CGANParams(Strict):
     """How D sees y: one-hot input channels (Mirza & Osindero) or a projection (Miyato & Koyama)."""
     mismatch: bool = False
     """Matching-aware D (GAN-CLS, Reed et al. 2016): real images with a wrong class count as fakes."""
+    g_every_layer: bool = False
+    """G sees one-hot y at every layer, not only in its input row (dcgan; :class:`ConcatDCGANGenerator`)."""
+    d_every_layer: bool = False
+    """concat only: D sees the one-hot planes at the input of every convolution, not only beside x (dcgan)."""
 
 
 @MODELS.register("cgan", "conditional GAN: G and D see the class (D by concat or projection)")
 def build_cgan(cfg, info: DataInfo, device) -> CGAN:
     params = parse_params(CGANParams, cfg.model.params, "model 'cgan'")
-    prior, G, D = conditional_nets(cfg, info, "cgan")
+    prior, G, D = conditional_nets(cfg, info, "cgan", params.g_every_layer)
     if params.conditioning == "concat":
-        D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth)
+        D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth, params.d_every_layer)
     else:
+        if params.d_every_layer:
+            raise ConfigError("model.params.d_every_layer: only for conditioning=concat (projection sees y once, late)")
         D = ProjectionDiscriminator(D, info.num_classes)
     return CGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.mismatch)
