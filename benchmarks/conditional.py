@@ -156,7 +156,7 @@ def report(results: dict[str, dict]) -> str:
     ordered = sorted(results.values(), key=lambda r: (list(FAMILIES).index(r["family"]), r["steps"],
                                                       r.get("overrides", [])))
     for r in ordered:
-        fam = " ".join([r["family"], *(f"`{o}`" for o in r.get("overrides", []))])
+        fam = " ".join([r["family"], *(f"`{o}`" for o in r.get("overrides", []))]) + (f" ({r['note']})" if r.get("note") else "")
         v = r["quality"]["values"]
         if r["family"] == "infogan":
             figure, target = f"{100 * r['matching_accuracy']:.1f} % code-class matching", "90 %"
@@ -184,7 +184,7 @@ means G fools D's notion of class.
 |---|---|---|---|---|---|
 {chr(10).join(diag)}
 """
-    any_r = next(iter(results.values()))
+    any_r = next((r for r in results.values() if "imported" not in r), next(iter(results.values())))
     fp = any_r["quality"]["fingerprint"]
     commands = "\n".join(f"    {r['command']}" for r in ordered)
     mapping = "".join(f"\nInfoGAN's matching after {r['steps']} steps{''.join(' ' + o for o in r.get('overrides', []))} "
@@ -200,7 +200,8 @@ on a machine shared with other jobs), then G_ema is measured with the bundled di
 digits (Hungarian algorithm) and the accuracy under that matching is shown. FID/KID: {fp['n_generated']} generated vs
 {fp['n_real']} {fp['split']} images (real-vs-real in brackets: {fp['n_real']} train vs the same test images), seed {fp['seed']}.
 A row that names overrides (`--set KEY=VALUE`) trained the preset with them; one seed per row, so
-differences of a few points between rows are within run-to-run noise.
+differences of a few points between rows are within run-to-run noise. Rows marked "(a2f3a88 preset)"
+trained the presets as they were before the changes listed below.
 
 {PRESETS_NOTE}
 | family | steps | train time | figure (target) | per class / code, % | FID (real-vs-real) | KID (real-vs-real) |
@@ -236,7 +237,8 @@ def main() -> None:
     store = STORE
     store.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(store.read_text()) if store.exists() else {}
-    results = {_label(r["family"], r["steps"], r.get("overrides", [])): r for r in results.values()}
+    results = {_label(r["family"], r["steps"], r.get("overrides", [])) + (f" ({r['note']})" if r.get("note") else ""): r
+               for r in results.values()}
     for row in args.drop:
         if results.pop(row, None) is None:
             raise SystemExit(f"--drop: no stored row {row!r}; stored: {', '.join(results)}")

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 import torch
 
 from gankit.config import Strict
@@ -132,6 +134,8 @@ class CGANParams(Strict):
     """G sees one-hot y at every layer, not only in its input row (dcgan; :class:`ConcatDCGANGenerator`)."""
     d_every_layer: bool = False
     """concat only: D sees the one-hot planes at the input of every convolution, not only beside x (dcgan)."""
+    d_hidden: int = Field(0, ge=0)
+    """concat only: a hidden LeakyReLU layer of this width on [D's features, one_hot(y)] before the head (0: none)."""
 
 
 @MODELS.register("cgan", "conditional GAN: G and D see the class (D by concat or projection)")
@@ -139,9 +143,10 @@ def build_cgan(cfg, info: DataInfo, device) -> CGAN:
     params = parse_params(CGANParams, cfg.model.params, "model 'cgan'")
     prior, G, D = conditional_nets(cfg, info, "cgan", params.g_every_layer)
     if params.conditioning == "concat":
-        D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth, params.d_every_layer)
+        D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth, params.d_every_layer, params.d_hidden)
     else:
-        if params.d_every_layer:
-            raise ConfigError("model.params.d_every_layer: only for conditioning=concat (projection sees y once, late)")
+        if params.d_every_layer or params.d_hidden:
+            key = "d_every_layer" if params.d_every_layer else "d_hidden"
+            raise ConfigError(f"model.params.{key}: only for conditioning=concat (projection sees y once, late)")
         D = ProjectionDiscriminator(D, info.num_classes)
     return CGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.mismatch)

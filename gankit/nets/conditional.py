@@ -6,7 +6,9 @@ They reuse the unconditional bodies of :mod:`gankit.nets.dcgan` and :mod:`gankit
 - :class:`ConcatDiscriminator`: D(x, y) sees one-hot y as extra input channels (images: K constant
   planes) or extra input features (vectors), as in Mirza & Osindero (2014), Sec. 3.2; with
   ``every_layer`` the planes are also concatenated to the input of every later convolution, as in
-  the conditional DCGAN of Radford et al.'s MNIST code (``conv_cond_concat`` before each layer).
+  the conditional DCGAN of Radford et al.'s MNIST code (``conv_cond_concat`` before each layer); with
+  ``hidden`` a fully connected LeakyReLU layer on [features, one_hot(y)] comes before the head (that
+  code's ``dfc`` layer), where y can gate the high-level features instead of the first layer's.
 - :class:`ConcatDCGANGenerator`: a DCGAN generator for rows ``[z, one_hot(y)]`` that also concatenates
   the one-hot planes to the input of every transposed convolution (the same code's generator).
 - :class:`ProjectionDiscriminator`: D(x, y) = head(f(x)) + <embed(y), f(x)> (Miyato & Koyama 2018, Eq. 3).
@@ -50,7 +52,8 @@ class ConcatDiscriminator(nn.Module):
         score = D(x, y)          # (N,)
     """
 
-    def __init__(self, net: str, info: DataInfo, width: int, depth: int, every_layer: bool = False) -> None:
+    def __init__(self, net: str, info: DataInfo, width: int, depth: int, every_layer: bool = False,
+                 hidden: int = 0) -> None:
         super().__init__()
         self.num_classes = info.num_classes
         self.kind = info.kind
@@ -65,6 +68,10 @@ class ConcatDiscriminator(nn.Module):
         else:
             raise ConfigError(f"net.name: concat conditioning supports dcgan (images) or mlp (vectors), "
                               f"got {net!r} on {info.kind} data; or set model.params.conditioning=projection")
+        self.late: nn.Linear | None = None
+        if hidden:  # [f, one_hot(y)] -> hidden LeakyReLU units -> the body's head, which now reads them
+            self.late = nn.Linear(self.body.head.in_features + info.num_classes, hidden)
+            self.body.head = nn.Linear(hidden, 1)
 
     @property
     def head(self) -> nn.Linear:  # a property, not a second registration: checkpoints hold each tensor once
@@ -79,8 +86,12 @@ class ConcatDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if isinstance(self.body, _EveryLayerDCGANDiscriminator):
-            return self.body.features(x, F.one_hot(y, self.num_classes).to(x.dtype))
-        return self.body.features(self._join(x, y))
+            f = self.body.features(x, F.one_hot(y, self.num_classes).to(x.dtype))
+        else:
+            f = self.body.features(self._join(x, y))
+        if self.late is None:
+            return f
+        return F.leaky_relu(self.late(torch.cat([f, F.one_hot(y, self.num_classes).to(f.dtype)], 1)), 0.2)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, with_features: bool = False):
         f = self.features(x, y)

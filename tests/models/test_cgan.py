@@ -260,3 +260,23 @@ def test_every_layer_options_build_their_nets_and_refuse_what_they_cannot_do():
 def test_every_layer_cgan_training_is_deterministic(tmp_path):
     check_determinism(tiny("model=cgan", "model.params.mismatch=true", "model.params.g_every_layer=true",
                            "model.params.d_every_layer=true", "train.steps=6"), tmp_path, {"G", "D", "G_ema"})
+
+
+def test_concat_d_hidden_layer_reads_the_features_and_the_one_hot():
+    """d_hidden: score = head(lrelu(late([f, one_hot(y)]))), f the convolutions' features; the head reads
+    the hidden units, and y reaches the score through the first layer AND the hidden layer."""
+    torch.manual_seed(0)
+    D = ConcatDiscriminator("dcgan", DIGITS, width=8, depth=1, hidden=12)
+    assert D.late.in_features == D.body.body[0].out_channels * 4 * 4 + 10 and D.head.in_features == 12
+    x, y = torch.randn(3, 1, 8, 8), torch.tensor([2, 7, 7])
+    onehot = F.one_hot(y, 10).float()
+    f = D.body.body(torch.cat([x, onehot[:, :, None, None].expand(-1, -1, 8, 8)], 1))
+    expected = D.head(F.leaky_relu(D.late(torch.cat([f, onehot], 1)), 0.2)).squeeze(1)
+    torch.testing.assert_close(D(x, y), expected, rtol=0, atol=0)
+    with pytest.raises(ConfigError, match=r"^model.params.d_hidden: only for conditioning=concat"):
+        build_model(tiny("model=cgan", "model.params.conditioning=projection", "model.params.d_hidden=8"),
+                    DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^model.params.d_hidden: .*greater than or equal to 0"):
+        build_model(tiny("model=cgan", "model.params.d_hidden=-1"), DIGITS, "cpu")
+    model = build_model(tiny("model=cgan", "model.params.d_hidden=16"), DIGITS, "cpu")
+    assert model.D.head.in_features == 16 and model.D(torch.randn(2, 1, 8, 8), torch.tensor([0, 9])).shape == (2,)
