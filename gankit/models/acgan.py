@@ -99,6 +99,8 @@ class ACGANParams(Strict):
     fake_class_weight: float = Field(1.0, ge=0)
     """Weight of the class loss on G's samples in D's loss, relative to the real one (1 in the paper;
     0 trains the class head on real labels only, see the module docstring)."""
+    class_hidden: int = Field(0, ge=0)
+    """Width of a hidden LeakyReLU layer in D's class head (0: the linear head of the paper)."""
     g_every_layer: bool = False
     """G sees one-hot y at every layer, not only in its input row (dcgan; :class:`~gankit.nets.conditional.ConcatDCGANGenerator`)."""
 
@@ -107,6 +109,6 @@ class ACGANParams(Strict):
 def build_acgan(cfg, info: DataInfo, device) -> ACGAN:
     params = parse_params(ACGANParams, cfg.model.params, "model 'acgan'")
     prior, G, D = conditional_nets(cfg, info, "acgan", params.g_every_layer)
-    D = AuxClassifierDiscriminator(D, info.num_classes)
+    D = AuxClassifierDiscriminator(D, info.num_classes, params.class_hidden)
     return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight,
                  params.fake_class_weight)

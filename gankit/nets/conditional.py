@@ -204,14 +204,19 @@ class ProjectionDiscriminator(nn.Module):
 class AuxClassifierDiscriminator(nn.Module):
     """An unconditional D with a second, K-way head on its features (ACGAN's D: P(S | x) and P(C | x)).
 
+    ``hidden`` > 0 puts one hidden LeakyReLU layer of that width in the class head (default: linear).
     ``forward(x)`` is the adversarial score alone (so anything that treats D as unconditional works);
     ``forward(x, with_classes=True)`` returns (score (N,), class logits (N, K)) from one pass through the body.
     """
 
-    def __init__(self, D: nn.Module, num_classes: int) -> None:
+    def __init__(self, D: nn.Module, num_classes: int, hidden: int = 0) -> None:
         super().__init__()
         self.body = D
-        self.classifier = nn.Linear(feature_dim(D), num_classes)
+        if hidden:  # one hidden LeakyReLU layer between D's features and the class logits
+            self.classifier: nn.Module = nn.Sequential(nn.Linear(feature_dim(D), hidden), nn.LeakyReLU(0.2),
+                                                       nn.Linear(hidden, num_classes))
+        else:
+            self.classifier = nn.Linear(feature_dim(D), num_classes)
 
     @property
     def head(self) -> nn.Linear:
