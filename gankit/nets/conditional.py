@@ -58,9 +58,11 @@ class ConcatDiscriminator(nn.Module):
         self.num_classes = info.num_classes
         self.kind = info.kind
         if every_layer and not (net == "dcgan" and info.kind == "image"):
-            raise ConfigError(f"model.params.d_every_layer: needs net.name=dcgan on images, got {net!r} on {info.kind} data")
+            raise ConfigError(f"model.params.d_every_layer: needs net.name=dcgan on images, "
+                              f"got {net!r} on {info.kind} data")
         if every_layer:
-            self.body: nn.Module = _EveryLayerDCGANDiscriminator(info.channels, info.num_classes, info.image_size, width)
+            self.body: nn.Module = _EveryLayerDCGANDiscriminator(info.channels, info.num_classes, info.image_size,
+                                                                 width)
         elif net == "dcgan" and info.kind == "image":
             self.body = DCGANDiscriminator(info.channels + info.num_classes, info.image_size, width)
         elif net == "mlp" and info.kind == "vector":

@@ -118,7 +118,13 @@ def test_config_errors_name_the_key():
 def test_mnist5k_preset_trains_the_class_head_on_real_labels_only():
     from gankit.plugins import load_config
 
-    assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0}
+    assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0,
+                                                                "class_hidden": 256, "g_every_layer": True}
+
+
+def test_class_hidden_and_every_layer_acgan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=acgan", "model.params.class_hidden=16", "model.params.g_every_layer=true",
+                      "model.params.fake_class_weight=0", "train.steps=8"), tmp_path)
 
 
 def test_class_hidden_puts_one_hidden_layer_in_the_class_head_and_g_every_layer_swaps_g():

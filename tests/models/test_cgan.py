@@ -197,11 +197,13 @@ def test_sample_class_writes_a_png_and_refuses_unconditional_runs(tmp_path, caps
     assert not (tmp_path / "p.png").exists()
 
 
-@pytest.mark.parametrize("preset, conditioning", [("mnist5k-cgan", "concat"), ("mnist5k-cgan-projection", "projection")])
-def test_mnist5k_presets_use_a_matching_aware_d(preset, conditioning):
+@pytest.mark.parametrize("preset, params", [
+    ("mnist5k-cgan", {"conditioning": "concat", "mismatch": True, "g_every_layer": True, "d_hidden": 1024}),
+    ("mnist5k-cgan-projection", {"conditioning": "projection", "mismatch": True})])
+def test_mnist5k_presets_use_a_matching_aware_d(preset, params):
     from gankit.plugins import load_config
 
-    assert load_config(preset=preset).model.params == {"conditioning": conditioning, "mismatch": True}
+    assert load_config(preset=preset).model.params == params
 
 
 def test_every_layer_generator_feeds_the_one_hot_planes_to_every_transposed_convolution():
@@ -280,3 +282,8 @@ def test_concat_d_hidden_layer_reads_the_features_and_the_one_hot():
         build_model(tiny("model=cgan", "model.params.d_hidden=-1"), DIGITS, "cpu")
     model = build_model(tiny("model=cgan", "model.params.d_hidden=16"), DIGITS, "cpu")
     assert model.D.head.in_features == 16 and model.D(torch.randn(2, 1, 8, 8), torch.tensor([0, 9])).shape == (2,)
+
+
+def test_every_layer_and_hidden_cgan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=cgan", "model.params.mismatch=true", "model.params.g_every_layer=true",
+                      "model.params.d_hidden=16", "train.steps=8"), tmp_path)
