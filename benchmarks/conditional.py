@@ -201,7 +201,7 @@ means G fools D's notion of class.
 """
     any_r = next((r for r in results.values() if "imported" not in r), next(iter(results.values())))
     fp = any_r["quality"]["fingerprint"]
-    commands = "\n".join(f"    {r['command']}" for r in ordered)
+    commands = "\n".join(f"    {r['command']}" + (f"  # {r['note']}" if r.get("note") else "") for r in ordered)
     mapping = "".join(f"\nInfoGAN's matching after {r['steps']} steps{''.join(' ' + o for o in r.get('overrides', []))} "
                       f"(code -> digit): {r['mapping']}.\n" for r in ordered if r["family"] == "infogan")
     return f"""## Conditional GANs: do they generate the class they are asked for?
