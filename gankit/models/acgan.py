@@ -20,6 +20,26 @@ real digits of class c look like to C. On mnist5k (1,500 steps, seed 0) the inde
 classifier agreed with the requested class on 57.0 % of G_ema's samples with w_fake = 1 and on
 65.6 % with w_fake = 0 (the mnist5k preset's choice), while C called 99.7 % / 99.9 % of them right:
 C is fooled either way, the fake term only makes it worse.
+
+Why the preset missed its target of >= 95 % (issue 18; benchmarks/conditional.py, seed 0, 1,500 steps
+unless said): C named 91.6 % of the 500 real validation digits right, yet called 99.7 % of G_ema's
+samples as requested while the digit classifier agreed on 63.6 % (90.1 % after 3,000): G lowers its
+class loss with cues that C reads and the digit classifier does not, and its samples are speckled
+(FID 21.2). Measured changes:
+
+- a stronger C alone (``class_weight`` 3): C 93.6 % on validation digits, G 65.5 %: no help;
+- one hidden layer in the class head (``class_hidden`` 256, :class:`AuxClassifierDiscriminator`):
+  80.7 %, FID 16.0;
+- and y at every layer of G (``g_every_layer``, :class:`~gankit.nets.conditional.ConcatDCGANGenerator`):
+  83.8 %, FID 13.3; 93.5 % after 3,000 steps (the mnist5k preset; FID 10.4; 11.6 min on one CPU
+  thread of a machine shared with other jobs): still short of 95 %.
+
+C still calls >= 99.7 % of the samples as requested in every variant, so G keeps satisfying C beyond
+what the digits show; the changes make the samples cleaner digits (lower FID), and the classifier's
+accuracy follows. Our reading, not measured separately: with the paper's linear head, the class loss
+shapes D's two shared convolutions directly, in competition with the real/fake features, and G's class
+loss then pulls along one fixed direction of those features per class; a hidden layer gives C its own
+non-linear features.
 """
 
 from __future__ import annotations
@@ -99,12 +119,17 @@ class ACGANParams(Strict):
     fake_class_weight: float = Field(1.0, ge=0)
     """Weight of the class loss on G's samples in D's loss, relative to the real one (1 in the paper;
     0 trains the class head on real labels only, see the module docstring)."""
+    class_hidden: int = Field(0, ge=0)
+    """Width of a hidden LeakyReLU layer in D's class head (0: the linear head of the paper)."""
+    g_every_layer: bool = False
+    """G sees one-hot y at every layer, not only in its input row (dcgan;
+    :class:`~gankit.nets.conditional.ConcatDCGANGenerator`)."""
 
 
 @MODELS.register("acgan", "auxiliary-classifier GAN: D also predicts the class of real and fake samples")
 def build_acgan(cfg, info: DataInfo, device) -> ACGAN:
     params = parse_params(ACGANParams, cfg.model.params, "model 'acgan'")
-    prior, G, D = conditional_nets(cfg, info, "acgan")
-    D = AuxClassifierDiscriminator(D, info.num_classes)
+    prior, G, D = conditional_nets(cfg, info, "acgan", params.g_every_layer)
+    D = AuxClassifierDiscriminator(D, info.num_classes, params.class_hidden)
     return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight,
                  params.fake_class_weight)

@@ -4,7 +4,13 @@ They reuse the unconditional bodies of :mod:`gankit.nets.dcgan` and :mod:`gankit
 ``features(x)`` is the last hidden layer, (N, F), and ``head`` the Linear F -> 1):
 
 - :class:`ConcatDiscriminator`: D(x, y) sees one-hot y as extra input channels (images: K constant
-  planes) or extra input features (vectors), as in Mirza & Osindero (2014), Sec. 3.2.
+  planes) or extra input features (vectors), as in Mirza & Osindero (2014), Sec. 3.2; with
+  ``every_layer`` the planes are also concatenated to the input of every later convolution, as in
+  the conditional DCGAN of Radford et al.'s MNIST code (``conv_cond_concat`` before each layer); with
+  ``hidden`` a fully connected LeakyReLU layer on [features, one_hot(y)] comes before the head (that
+  code's ``dfc`` layer), where y can gate the high-level features instead of the first layer's.
+- :class:`ConcatDCGANGenerator`: a DCGAN generator for rows ``[z, one_hot(y)]`` that also concatenates
+  the one-hot planes to the input of every transposed convolution (the same code's generator).
 - :class:`ProjectionDiscriminator`: D(x, y) = head(f(x)) + <embed(y), f(x)> (Miyato & Koyama 2018, Eq. 3).
 - :class:`AuxClassifierDiscriminator`: D(x) plus a K-way class head on the same features (ACGAN,
   Odena et al. 2017, Sec. 3).
@@ -22,7 +28,7 @@ from torch import nn
 
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
-from gankit.nets.dcgan import DCGANDiscriminator
+from gankit.nets.dcgan import DCGANDiscriminator, stages_for
 from gankit.nets.mlp import MLPDiscriminator
 
 
@@ -46,17 +52,28 @@ class ConcatDiscriminator(nn.Module):
         score = D(x, y)          # (N,)
     """
 
-    def __init__(self, net: str, info: DataInfo, width: int, depth: int) -> None:
+    def __init__(self, net: str, info: DataInfo, width: int, depth: int, every_layer: bool = False,
+                 hidden: int = 0) -> None:
         super().__init__()
         self.num_classes = info.num_classes
         self.kind = info.kind
-        if net == "dcgan" and info.kind == "image":
-            self.body: nn.Module = DCGANDiscriminator(info.channels + info.num_classes, info.image_size, width)
+        if every_layer and not (net == "dcgan" and info.kind == "image"):
+            raise ConfigError(f"model.params.d_every_layer: needs net.name=dcgan on images, "
+                              f"got {net!r} on {info.kind} data")
+        if every_layer:
+            self.body: nn.Module = _EveryLayerDCGANDiscriminator(info.channels, info.num_classes, info.image_size,
+                                                                 width)
+        elif net == "dcgan" and info.kind == "image":
+            self.body = DCGANDiscriminator(info.channels + info.num_classes, info.image_size, width)
         elif net == "mlp" and info.kind == "vector":
             self.body = MLPDiscriminator((info.dim + info.num_classes,), width, depth)
         else:
             raise ConfigError(f"net.name: concat conditioning supports dcgan (images) or mlp (vectors), "
                               f"got {net!r} on {info.kind} data; or set model.params.conditioning=projection")
+        self.late: nn.Linear | None = None
+        if hidden:  # [f, one_hot(y)] -> hidden LeakyReLU units -> the body's head, which now reads them
+            self.late = nn.Linear(self.body.head.in_features + info.num_classes, hidden)
+            self.body.head = nn.Linear(hidden, 1)
 
     @property
     def head(self) -> nn.Linear:  # a property, not a second registration: checkpoints hold each tensor once
@@ -70,12 +87,87 @@ class ConcatDiscriminator(nn.Module):
         return torch.cat([x.flatten(1), onehot], dim=1)
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.body.features(self._join(x, y))
+        if isinstance(self.body, _EveryLayerDCGANDiscriminator):
+            f = self.body.features(x, F.one_hot(y, self.num_classes).to(x.dtype))
+        else:
+            f = self.body.features(self._join(x, y))
+        if self.late is None:
+            return f
+        return F.leaky_relu(self.late(torch.cat([f, F.one_hot(y, self.num_classes).to(f.dtype)], 1)), 0.2)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, with_features: bool = False):
         f = self.features(x, y)
         score = self.head(f).squeeze(1)
         return (score, f) if with_features else score
+
+
+def _planes(onehot: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``h`` (N, C, H, W) with the one-hot (N, K) appended as K constant planes: (N, C + K, H, W)."""
+    return torch.cat([h, onehot[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])], dim=1)
+
+
+class _EveryLayerDCGANDiscriminator(nn.Module):
+    """The DCGAN discriminator's layers, each convolution fed its input plus K one-hot planes."""
+
+    def __init__(self, channels: int, num_classes: int, image_size: int, width: int) -> None:
+        super().__init__()
+        stages, base = stages_for(image_size)
+        convs, c_in = [], channels
+        for i in range(stages):
+            convs.append(nn.Conv2d(c_in + num_classes, width * 2**i, 4, 2, 1))
+            c_in = width * 2**i
+        self.convs = nn.ModuleList(convs)
+        self.head = nn.Linear(c_in * base * base, 1)
+
+    def features(self, x: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        h = x
+        for conv in self.convs:
+            h = F.leaky_relu(conv(_planes(onehot, h)), 0.2)
+        return h.flatten(1)
+
+
+class ConcatDCGANGenerator(nn.Module):
+    """rows ``[z, one_hot(y)]`` (N, z_dim + K) -> images (N, C, S, S): y at the input of every layer.
+
+    The layers of :class:`~gankit.nets.dcgan.DCGANGenerator` (Linear projection, BatchNorm, ReLU,
+    transposed convolutions, tanh), except that every transposed convolution also sees K constant
+    one-hot planes beside its input channels, so y need not survive the projection's BatchNorm
+    among the z features (the conditional MNIST DCGAN of Radford et al. does the same).
+
+    Example::
+
+        G = ConcatDCGANGenerator(100, 10, channels=1, image_size=28, width=32)
+        x = G(ConditionalPrior(100, 10).sample(8, seed=0))   # (8, 1, 28, 28)
+    """
+
+    def __init__(self, z_dim: int, num_classes: int, channels: int, image_size: int, width: int) -> None:
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        stages, base = stages_for(image_size)
+        ch = [width * 2 ** (stages - 1 - i) for i in range(stages)]
+        top = ch[0] * 2
+        self.project = nn.Sequential(
+            nn.Linear(z_dim + num_classes, top * base * base, bias=False),
+            nn.Unflatten(1, (top, base, base)),
+            nn.BatchNorm2d(top),
+            nn.ReLU(inplace=True),
+        )
+        self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
+        c_in = top
+        for i, c_out in enumerate(ch):
+            last = i == stages - 1
+            self.convs.append(nn.ConvTranspose2d(c_in + num_classes, channels if last else c_out, 4, 2, 1, bias=last))
+            if not last:
+                self.norms.append(nn.BatchNorm2d(c_out))
+            c_in = c_out
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        onehot = rows[:, self.z_dim:]
+        h = self.project(rows)
+        for i, conv in enumerate(self.convs):
+            h = conv(_planes(onehot, h))
+            h = F.relu(self.norms[i](h)) if i < len(self.norms) else torch.tanh(h)
+        return h
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -114,14 +206,19 @@ class ProjectionDiscriminator(nn.Module):
 class AuxClassifierDiscriminator(nn.Module):
     """An unconditional D with a second, K-way head on its features (ACGAN's D: P(S | x) and P(C | x)).
 
+    ``hidden`` > 0 puts one hidden LeakyReLU layer of that width in the class head (default: linear).
     ``forward(x)`` is the adversarial score alone (so anything that treats D as unconditional works);
     ``forward(x, with_classes=True)`` returns (score (N,), class logits (N, K)) from one pass through the body.
     """
 
-    def __init__(self, D: nn.Module, num_classes: int) -> None:
+    def __init__(self, D: nn.Module, num_classes: int, hidden: int = 0) -> None:
         super().__init__()
         self.body = D
-        self.classifier = nn.Linear(feature_dim(D), num_classes)
+        if hidden:  # one hidden LeakyReLU layer between D's features and the class logits
+            self.classifier: nn.Module = nn.Sequential(nn.Linear(feature_dim(D), hidden), nn.LeakyReLU(0.2),
+                                                       nn.Linear(hidden, num_classes))
+        else:
+            self.classifier = nn.Linear(feature_dim(D), num_classes)
 
     @property
     def head(self) -> nn.Linear:

@@ -118,4 +118,28 @@ def test_config_errors_name_the_key():
 def test_mnist5k_preset_trains_the_class_head_on_real_labels_only():
     from gankit.plugins import load_config
 
-    assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0}
+    assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0,
+                                                                "class_hidden": 256, "g_every_layer": True}
+
+
+def test_class_hidden_and_every_layer_acgan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=acgan", "model.params.class_hidden=16", "model.params.g_every_layer=true",
+                      "model.params.fake_class_weight=0", "train.steps=8"), tmp_path)
+
+
+def test_class_hidden_puts_one_hidden_layer_in_the_class_head_and_g_every_layer_swaps_g():
+    from gankit.nets.conditional import ConcatDCGANGenerator
+
+    model, real, y = model_and_batch("model.params.class_hidden=12", "model.params.g_every_layer=true")
+    head = model.D.classifier
+    assert [type(m).__name__ for m in head] == ["Linear", "LeakyReLU", "Linear"]
+    assert head[0].out_features == 12 and head[2].out_features == 10
+    f = model.D.features(real)
+    score, logits = model.D(real, with_classes=True)
+    torch.testing.assert_close(logits, head[2](F.leaky_relu(head[0](f), 0.2)), rtol=0, atol=0)
+    torch.testing.assert_close(score, model.D.head(f).squeeze(1), rtol=0, atol=0)
+    assert isinstance(model.G, ConcatDCGANGenerator) and model.G(model.prior.sample(3, seed=0)).shape == (3, 1, 8, 8)
+    plain, _, _ = model_and_batch()
+    assert isinstance(plain.D.classifier, torch.nn.Linear)  # the paper's linear head by default
+    with pytest.raises(ConfigError, match=r"^model.params.class_hidden: .*greater than or equal to 0"):
+        build_model(tiny("model=acgan", "model.params.class_hidden=-1"), DIGITS, "cpu")

@@ -197,8 +197,93 @@ def test_sample_class_writes_a_png_and_refuses_unconditional_runs(tmp_path, caps
     assert not (tmp_path / "p.png").exists()
 
 
-@pytest.mark.parametrize("preset, conditioning", [("mnist5k-cgan", "concat"), ("mnist5k-cgan-projection", "projection")])
-def test_mnist5k_presets_use_a_matching_aware_d(preset, conditioning):
+@pytest.mark.parametrize("preset, params", [
+    ("mnist5k-cgan", {"conditioning": "concat", "mismatch": True, "g_every_layer": True, "d_hidden": 1024}),
+    ("mnist5k-cgan-projection", {"conditioning": "projection", "mismatch": True})])
+def test_mnist5k_presets_use_a_matching_aware_d(preset, params):
     from gankit.plugins import load_config
 
-    assert load_config(preset=preset).model.params == {"conditioning": conditioning, "mismatch": True}
+    assert load_config(preset=preset).model.params == params
+
+
+def test_every_layer_generator_feeds_the_one_hot_planes_to_every_transposed_convolution():
+    """ConcatDCGANGenerator: rows [z, one_hot(y)]; each ConvTranspose2d sees K more input channels,
+    and its output equals the layers applied by hand to [h, planes]."""
+    from gankit.nets.conditional import ConcatDCGANGenerator
+
+    torch.manual_seed(0)
+    G = ConcatDCGANGenerator(16, 10, channels=1, image_size=28, width=8).eval()
+    assert [c.in_channels for c in G.convs] == [32 + 10, 16 + 10]  # 28 px: 7 -> 14 -> 28, width 8
+    rows = ConditionalPrior(16, 10).sample(5, seed=1, y=torch.tensor([0, 3, 3, 9, 9]))
+    x = G(rows)
+    assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1
+    planes = lambda h: torch.cat([h, rows[:, 16:, None, None].expand(-1, -1, h.shape[2], h.shape[3])], 1)
+    h = G.project(rows)
+    h = torch.relu(G.norms[0](G.convs[0](planes(h))))
+    torch.testing.assert_close(x, torch.tanh(G.convs[1](planes(h))), rtol=0, atol=0)
+    # one z, another class: another image; the same rows: the same image
+    other = rows.clone()
+    other[:, 16:] = F.one_hot(torch.tensor([1, 1, 1, 1, 1]), 10).float()
+    assert (G(other) - x).flatten(1).abs().amax(1).min() > 1e-3
+    torch.testing.assert_close(G(rows), x, rtol=0, atol=0)
+
+
+def test_every_layer_concat_d_sees_the_planes_before_each_convolution():
+    torch.manual_seed(0)
+    mnist = DataInfo("mnist5k", "image", (1, 28, 28), 10)
+    D = ConcatDiscriminator("dcgan", mnist, width=8, depth=1, every_layer=True)
+    assert [c.in_channels for c in D.body.convs] == [1 + 10, 8 + 10]
+    x, y = torch.randn(3, 1, 28, 28), torch.tensor([2, 7, 7])
+    onehot = F.one_hot(y, 10).float()
+    planes = lambda h: torch.cat([h, onehot[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])], 1)
+    h = F.leaky_relu(D.body.convs[0](planes(x)), 0.2)
+    h = F.leaky_relu(D.body.convs[1](planes(h)), 0.2)
+    torch.testing.assert_close(D(x, y), D.head(h.flatten(1)).squeeze(1), rtol=0, atol=0)
+    assert (D(x, y) - D(x, torch.tensor([3, 3, 3]))).abs().min() > 0
+    with pytest.raises(ConfigError, match=r"^model.params.d_every_layer: needs net.name=dcgan"):
+        ConcatDiscriminator("mlp", DataInfo("ring8", "vector", (2,), 8), width=8, depth=2, every_layer=True)
+
+
+def test_every_layer_options_build_their_nets_and_refuse_what_they_cannot_do():
+    from gankit.nets.conditional import ConcatDCGANGenerator
+
+    model = build_model(tiny("model=cgan", "model.params.g_every_layer=true", "model.params.d_every_layer=true"),
+                        DIGITS, "cpu")
+    assert isinstance(model.G, ConcatDCGANGenerator) and len(model.D.body.convs) == 1
+    assert model.G(model.prior.sample(4, seed=0)).shape == (4, 1, 8, 8)
+    with pytest.raises(ConfigError, match=r"^model.params.d_every_layer: only for conditioning=concat"):
+        build_model(tiny("model=cgan", "model.params.conditioning=projection", "model.params.d_every_layer=true"),
+                    DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^model.params.g_every_layer: needs net.name=dcgan"):
+        build_model(tiny("model=cgan", "model.params.g_every_layer=true", base=TINY_VECTOR),
+                    DataInfo("ring8", "vector", (2,), 8), "cpu")
+
+
+def test_every_layer_cgan_training_is_deterministic(tmp_path):
+    check_determinism(tiny("model=cgan", "model.params.mismatch=true", "model.params.g_every_layer=true",
+                           "model.params.d_every_layer=true", "train.steps=6"), tmp_path, {"G", "D", "G_ema"})
+
+
+def test_concat_d_hidden_layer_reads_the_features_and_the_one_hot():
+    """d_hidden: score = head(lrelu(late([f, one_hot(y)]))), f the convolutions' features; the head reads
+    the hidden units, and y reaches the score through the first layer AND the hidden layer."""
+    torch.manual_seed(0)
+    D = ConcatDiscriminator("dcgan", DIGITS, width=8, depth=1, hidden=12)
+    assert D.late.in_features == D.body.body[0].out_channels * 4 * 4 + 10 and D.head.in_features == 12
+    x, y = torch.randn(3, 1, 8, 8), torch.tensor([2, 7, 7])
+    onehot = F.one_hot(y, 10).float()
+    f = D.body.body(torch.cat([x, onehot[:, :, None, None].expand(-1, -1, 8, 8)], 1))
+    expected = D.head(F.leaky_relu(D.late(torch.cat([f, onehot], 1)), 0.2)).squeeze(1)
+    torch.testing.assert_close(D(x, y), expected, rtol=0, atol=0)
+    with pytest.raises(ConfigError, match=r"^model.params.d_hidden: only for conditioning=concat"):
+        build_model(tiny("model=cgan", "model.params.conditioning=projection", "model.params.d_hidden=8"),
+                    DIGITS, "cpu")
+    with pytest.raises(ConfigError, match=r"^model.params.d_hidden: .*greater than or equal to 0"):
+        build_model(tiny("model=cgan", "model.params.d_hidden=-1"), DIGITS, "cpu")
+    model = build_model(tiny("model=cgan", "model.params.d_hidden=16"), DIGITS, "cpu")
+    assert model.D.head.in_features == 16 and model.D(torch.randn(2, 1, 8, 8), torch.tensor([0, 9])).shape == (2,)
+
+
+def test_every_layer_and_hidden_cgan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=cgan", "model.params.mismatch=true", "model.params.g_every_layer=true",
+                      "model.params.d_hidden=16", "train.steps=8"), tmp_path)
