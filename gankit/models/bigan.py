@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from gankit.config import Strict
 from gankit.data.base import Dataset
@@ -44,9 +45,10 @@ class BiGAN(Model):
     """
 
     def __init__(self, G: torch.nn.Module, E: torch.nn.Module, D: torch.nn.Module, objective: Objective,
-                 z_dim: int) -> None:
+                 z_dim: int, recon_weight: float = 0.0) -> None:
         super().__init__({"G": G, "E": E, "D": D}, LatentPrior(z_dim))
         self.objective = objective
+        self.recon_weight = recon_weight
 
     @property
     def E(self) -> torch.nn.Module:
@@ -72,20 +74,37 @@ class BiGAN(Model):
     def g_step(self, batch: Batch) -> StepResult:
         real_out, fake_out = self._scores(batch.x)
         loss = self.objective.d_loss(fake_out, real_out)  # roles swapped: G and E try to fool D both ways
-        return StepResult(loss, {"g_loss": loss.detach()})
+        stats = {"g_loss": loss.detach()}
+        if self.recon_weight > 0:
+            recon = reconstruction_loss(self.G, self.E, batch.x)
+            loss = loss + self.recon_weight * recon
+            stats["recon"] = recon.detach()
+        return StepResult(loss, stats)
+
+
+def reconstruction_loss(G: torch.nn.Module, E: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """ALICE's explicit cycle term (Li et al. 2017): mean squared error per pixel of G(E(x)) against x.
+
+    An option of the BiGAN family (``model.params.recon_weight``), not part of BiGAN/ALI themselves; the
+    gradient reaches G and E only."""
+    return ((G(E(x)) - x) ** 2).mean()
 
 
 class BiGANParams(Strict):
-    """``model.params`` of bigan: none yet (the encoder's width follows ``net.width``)."""
+    """``model.params`` of bigan (the encoder's width follows ``net.width``)."""
+
+    recon_weight: float = Field(0.0, ge=0)
+    """Weight of ALICE's x-reconstruction term ||G(E(x)) - x||^2 in G and E's loss (0: plain BiGAN/ALI)."""
 
 
 @MODELS.register("bigan", "BiGAN / ALI: encoder E, generator G, discriminator on (x, z) pairs")
 def build_bigan(cfg, info, device) -> BiGAN:
-    parse_params(BiGANParams, cfg.model.params, "model 'bigan'")
+    params = parse_params(BiGANParams, cfg.model.params, "model 'bigan'")
     G, _ = build_nets(cfg.net, info)
     E = build_encoder(cfg.net, info, cfg.net.z_dim)
     D = build_joint_discriminator(cfg.net, info)
-    return BiGAN(G.to(device), E.to(device), D.to(device), build_objective(cfg.objective), cfg.net.z_dim)
+    return BiGAN(G.to(device), E.to(device), D.to(device), build_objective(cfg.objective), cfg.net.z_dim,
+                 recon_weight=params.recon_weight)
 
 
 # ------------------------------------------------------------------------------------------------
