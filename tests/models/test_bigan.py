@@ -78,7 +78,8 @@ def test_reconstruction_term_on_a_hand_built_case_and_its_gradients_reach_g_and_
     # E = identity on 2 numbers, G = doubling: G(E(x)) = 2x, so the term is mean(x^2) exactly.
     E, G = torch.nn.Linear(2, 2, bias=False), torch.nn.Linear(2, 2, bias=False)
     with torch.no_grad():
-        E.weight.copy_(torch.eye(2)); G.weight.copy_(2 * torch.eye(2))
+        E.weight.copy_(torch.eye(2))
+        G.weight.copy_(2 * torch.eye(2))
     x = torch.tensor([[1.0, -2.0], [3.0, 0.5]])
     torch.testing.assert_close(reconstruction_loss(G, E, x), (x ** 2).mean(), rtol=0, atol=0)
     model = build_model(tiny("model.name=bigan", "net.z_dim=6", "model.params.recon_weight=2.5"), DIGITS, "cpu")
