@@ -6,7 +6,7 @@ from gankit.config import NetConfig
 from gankit.data.base import DataInfo, Dataset, Split
 from gankit.errors import ConfigError
 from gankit.models import build_model
-from gankit.models.bigan import BiGAN, encode, linear_probe, measure_representation
+from gankit.models.bigan import BiGAN, encode, linear_probe, measure_representation, reconstruction_loss
 from gankit.nets.encoder import (
     JointDiscriminator,
     build_encoder,
@@ -74,8 +74,35 @@ def test_d_loss_on_data_pairs_vs_model_pairs_and_g_e_minimise_the_swapped_loss()
     assert {id(p) for p in model.g_parameters()} == {id(p) for p in [*model.G.parameters(), *model.E.parameters()]}
 
 
+def test_reconstruction_term_on_a_hand_built_case_and_its_gradients_reach_g_and_e_only():
+    # E = identity on 2 numbers, G = doubling: G(E(x)) = 2x, so the term is mean(x^2) exactly.
+    E, G = torch.nn.Linear(2, 2, bias=False), torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        E.weight.copy_(torch.eye(2))
+        G.weight.copy_(2 * torch.eye(2))
+    x = torch.tensor([[1.0, -2.0], [3.0, 0.5]])
+    torch.testing.assert_close(reconstruction_loss(G, E, x), (x ** 2).mean(), rtol=0, atol=0)
+    model = build_model(tiny("model.name=bigan", "net.z_dim=6", "model.params.recon_weight=2.5"), DIGITS, "cpu")
+    assert model.recon_weight == 2.5
+    real = torch.rand(5, 1, 8, 8) * 2 - 1
+    torch.manual_seed(3)
+    g = model.g_step(Batch(x=real))
+    torch.manual_seed(3)
+    z = torch.randn(5, 6)
+    with torch.no_grad():
+        adv = NonSaturating().d_loss(model.D(model.G(z), z), model.D(real, model.E(real)))
+        want = adv + 2.5 * ((model.G(model.E(real)) - real) ** 2).mean()
+    torch.testing.assert_close(g.loss.detach(), want, rtol=0, atol=0)
+    # the term alone: gradients in G and E, none in D
+    for p in model.nets.parameters():
+        p.grad = None
+    reconstruction_loss(model.G, model.E, real).backward()
+    assert all(p.grad is None for p in model.D.parameters())
+    assert model.E.out.weight.grad.abs().sum() > 0 and model.G.project[0].weight.grad.abs().sum() > 0
+
+
 def test_unknown_model_param_names_its_key():
-    with pytest.raises(ConfigError, match=r"model\.params\.depth: Extra inputs are not permitted \(model 'bigan' takes: \)"):
+    with pytest.raises(ConfigError, match=r"model\.params\.depth: Extra inputs are not permitted \(model 'bigan' takes: recon_weight\)"):
         build_model(tiny("model.name=bigan", "model.params.depth=3"), DIGITS, "cpu")
 
 
