@@ -19,6 +19,7 @@ import gankit.data.domains  # noqa: F401,E402
 import gankit.nets.mlp  # noqa: F401,E402
 import gankit.nets.dcgan  # noqa: F401,E402
 import gankit.nets.mlp_image  # noqa: F401,E402
+import gankit.nets.infogan_mnist  # noqa: F401,E402
 import gankit.objectives.gan  # noqa: F401,E402
 import gankit.objectives.lsgan  # noqa: F401,E402
 import gankit.objectives.wgan  # noqa: F401,E402
