@@ -68,7 +68,24 @@ class DCGANGenerator(nn.Module):
         return self.blocks(self.project(z))
 
 
-class DCGANDiscriminator(nn.Module):
+class BodyHeadDiscriminator(nn.Module):
+    """A D made of ``body`` (x -> features (N, F)) and ``head`` (features -> one score): ``features(x)``,
+    and ``D(x, with_features=True)`` returns (score, features) from the same pass."""
+
+    body: nn.Module
+    head: nn.Module
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The input of ``head`` (N, features): for the DCGAN D, the flattened last convolution."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor, with_features: bool = False):
+        f = self.features(x)
+        score = self.head(f).squeeze(1)
+        return (score, f) if with_features else score
+
+
+class DCGANDiscriminator(BodyHeadDiscriminator):
     """images (N, C, S, S) -> one unnormalised score per image (N,); ``features`` + ``head``.
 
     ``D(x, with_features=True)`` returns (score, features): the input of the head, from the same pass."""
@@ -87,14 +104,6 @@ class DCGANDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(c_in * base**dims, 1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The flattened output of the last convolution (N, features), the input of ``head``."""
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor, with_features: bool = False):
-        f = self.features(x)
-        score = self.head(f).squeeze(1)
-        return (score, f) if with_features else score
 
 
 @NETS.register("dcgan", "DCGAN pair; depth follows the image size (8, 28, 32, 64, ...)")

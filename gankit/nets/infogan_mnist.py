@@ -19,6 +19,7 @@ from torch import nn
 
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
+from gankit.nets.dcgan import BodyHeadDiscriminator
 from gankit.registry import NETS
 
 
@@ -40,7 +41,7 @@ class InfoGANGenerator(nn.Module):
         return self.net(z)
 
 
-class InfoGANDiscriminator(nn.Module):
+class InfoGANDiscriminator(BodyHeadDiscriminator):
     """images (N, C, S, S) -> one score per image (N,); ``features`` (N, 1024) is the trunk Q shares."""
 
     def __init__(self, channels: int, image_size: int) -> None:
@@ -54,14 +55,6 @@ class InfoGANDiscriminator(nn.Module):
         )
         self.head = nn.Linear(1024, 1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The FC-1024 layer (N, 1024): the input of ``head`` and of InfoGAN's Q."""
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor, with_features: bool = False):
-        f = self.features(x)
-        score = self.head(f).squeeze(1)
-        return (score, f) if with_features else score
 
 
 @NETS.register("infogan-mnist", "InfoGAN paper's MNIST pair: G with FC 1024, D with BN and a shared FC-1024 trunk")
