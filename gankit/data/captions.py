@@ -59,7 +59,7 @@ import torch
 
 from gankit.data.base import SPLITS, DataInfo, Dataset, Split
 from gankit.data.digits import SPLIT_SEED, load_mnist5k
-from gankit.data.folder import IMAGE_EXTENSIONS, FolderImages
+from gankit.data.folder import IMAGE_EXTENSIONS, FolderImages, read_image_headers
 from gankit.errors import DataError, GankitError
 from gankit.registry import DATASETS
 
@@ -306,8 +306,6 @@ def load_caption_folder(root: str | os.PathLike, image_size: int | None = None) 
         ds = load_caption_folder("my-captions", image_size=32)
         ds.vocab.words[:4], ds.captions("train")[0]
     """
-    from PIL import Image
-
     folder = Path(root).expanduser()
     if not folder.is_dir():
         raise DataError(f"data.root: {folder} is not a folder; give a folder of images with a NAME.txt caption each")
@@ -324,14 +322,7 @@ def load_caption_folder(root: str | os.PathLike, image_size: int | None = None) 
         if not caption_words(text):
             raise DataError(f"{txt}: the caption is empty; write the image's description in it")
         texts.append(text)
-    modes, sizes = [], []
-    for p in paths:
-        try:
-            with Image.open(p) as img:
-                modes.append(img.mode)
-                sizes.append(img.size)
-        except Exception as e:  # noqa: BLE001 - Pillow raises many types for a bad file
-            raise DataError(f"{p}: Pillow cannot open this image ({e or type(e).__name__})") from None
+    modes, sizes = read_image_headers(paths)
     if image_size is None and any(s != sizes[0] or s[0] != s[1] for s in sizes):
         bad = next(p for p, s in zip(paths, sizes) if s != sizes[0] or s[0] != s[1])
         raise DataError(f"{bad}: images must share one square size; set data.image_size=N to crop and resize them")

@@ -83,6 +83,24 @@ def _collect_folder(root: Path) -> tuple[list[Path], list[int], list[str]]:
                                  "data.name=folder needs a folder of class folders of images")
 
 
+def read_image_headers(paths: list[Path]) -> tuple[list[str], list[tuple[int, int]]]:
+    """The Pillow mode and (width, height) of every image, from its header only (nothing is decoded);
+    a file Pillow cannot open is a one-line DataError naming it."""
+    from PIL import Image
+
+    modes, sizes = [], []
+    for p in paths:
+        try:
+            with Image.open(p) as img:
+                modes.append(img.mode)
+                sizes.append(img.size)
+        except MemoryError:
+            raise
+        except Exception as e:  # noqa: BLE001 - Pillow raises many types for a bad file
+            raise DataError(f"{p}: Pillow cannot open this image ({e or type(e).__name__})") from None
+    return modes, sizes
+
+
 def _open_image(path: Path) -> Any:
     from PIL import Image
 
@@ -198,22 +216,11 @@ def load_image_folder(root: str | os.PathLike, image_size: int | None = None,
         ds = load_image_folder("data/flowers", image_size=64)
         ds.info.num_classes, ds.info.shape  # (5, (3, 64, 64))
     """
-    from PIL import Image
-
     folder = Path(root).expanduser()
     paths, labels, class_names = _collect_folder(folder)
 
     # First pass reads headers only (cheap), so a size problem is reported before anything is decoded.
-    modes, sizes = [], []
-    for p in paths:
-        try:
-            with Image.open(p) as img:
-                modes.append(img.mode)
-                sizes.append(img.size)
-        except MemoryError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            raise DataError(f"{p}: Pillow cannot open this image ({e or type(e).__name__})") from None
+    modes, sizes = read_image_headers(paths)
     rgb = any(m not in _GRAY_MAX for m in modes)
     if image_size is None:
         for p, s in zip(paths, sizes):
