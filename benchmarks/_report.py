@@ -57,6 +57,19 @@ def load_results(path: Path | str) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def merge_runs(results: dict, caches: str, nested: bool = False) -> dict:
+    """Add the ``runs`` of other result files (``caches``: "A.json,B.json", parts of one benchmark run side
+    by side) to ``results``; ``nested``: runs are keyed by task, then by run, and merged per task."""
+    runs = results.setdefault("runs", {})
+    for other in filter(None, caches.split(",")):
+        for key, value in load_results(other).get("runs", {}).items():
+            if nested:
+                runs.setdefault(key, {}).update(value)
+            else:
+                runs[key] = value
+    return results
+
+
 def save_results(path: Path | str, results: dict, section: str, render) -> Path:
     """Store ``results`` (so a benchmark run in parts, or killed, keeps what it measured) and rewrite the
     section ``section`` of docs/benchmarks.md as ``render(results)``."""

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, save_results
+from _report import load_results, merge_runs, save_results
 
 from gankit.engine.trainer import train
 from gankit.plugins import load_config
@@ -121,9 +121,7 @@ def main() -> None:
     if args.note:
         res["notes"] = args.note
     if args.merge or args.note:
-        for other in filter(None, args.merge.split(",")):
-            for task, runs in json.loads(Path(other).read_text()).get("runs", {}).items():
-                res.setdefault("runs", {}).setdefault(task, {}).update(runs)
+        merge_runs(res, args.merge, nested=True)
         save_results(cache, res, "domains", render)
         print(render(res))
         return

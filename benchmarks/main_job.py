@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, save_results  # noqa: E402
+from _report import load_results, merge_runs, save_results  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RECIPES: dict[str, list[str]] = {
@@ -128,8 +128,7 @@ def main() -> None:
     if args.note:
         res["notes"] = args.note
     if args.merge:
-        for other in filter(None, args.merge.split(",")):
-            res.setdefault("runs", {}).update(load_results(other).get("runs", {}))
+        merge_runs(res, args.merge)
         save_results(cache, res, "main_job", render)
         return
     unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
