@@ -14,6 +14,8 @@ needs to know which family produced G.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -22,6 +24,13 @@ def latent(n: int, z_dim: int, seed: int, device: torch.device | str = "cpu") ->
     """``n`` standard-normal latent vectors from their own generator seeded with ``seed`` (same on any device)."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, z_dim, generator=g).to(device)
+
+
+def cycled_rows(count: int, n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """``n`` indices into ``count`` stored inputs: one random permutation (from ``generator``, or the global
+    RNG when None) repeated as often as needed, so every input is used once before any is used twice."""
+    perm = torch.randperm(count, generator=generator)
+    return perm.repeat(math.ceil(n / count))[:n]
 
 
 class Source:

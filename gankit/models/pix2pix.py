@@ -50,7 +50,7 @@ from gankit.nets.patchgan import PatchDiscriminator
 from gankit.nets.unet import UNetGenerator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
-from gankit.sampling import Source, generate
+from gankit.sampling import Source, cycled_rows, generate
 from gankit.validation import parse_params
 
 FIGURE_NOISE_SEED = 0  # the dropout masks of the final figures' translations
@@ -88,8 +88,7 @@ class TranslationSource(Source):
         if y is not None:
             raise ValueError("a translation source takes no class labels; its inputs are images")
         g = torch.Generator().manual_seed(seed) if seed is not None else None
-        perm = torch.randperm(len(self.inputs), generator=g)
-        idx = perm.repeat(math.ceil(n / len(perm)))[:n]
+        idx = cycled_rows(len(self.inputs), n, g)
         return self._with_noise(self.inputs[idx], g, device)
 
     def grid_rows(self, n: int) -> torch.Tensor:

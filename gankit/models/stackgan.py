@@ -90,7 +90,7 @@ from gankit.models.base import Model, StepResult, d_stats
 from gankit.nets.stackgan import StackDiscriminator, StackGenerator
 from gankit.objectives import Objective, build_objective
 from gankit.registry import MODELS
-from gankit.sampling import Source, generate
+from gankit.sampling import Source, cycled_rows, generate
 from gankit.validation import parse_params
 
 
@@ -124,8 +124,7 @@ class CaptionSource(Source):
         if y is not None:
             raise ValueError("a caption source takes captions, not class labels; use text_inputs / --text")
         g = torch.Generator().manual_seed(seed) if seed is not None else None
-        perm = torch.randperm(len(self.captions), generator=g)
-        idx = perm.repeat(math.ceil(n / len(perm)))[:n]
+        idx = cycled_rows(len(self.captions), n, g)
         z, eps = self.noise(n, g, device)
         return z, self.captions[idx].to(device), eps
 
