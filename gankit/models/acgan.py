@@ -121,6 +121,9 @@ class ACGANParams(Strict):
     0 trains the class head on real labels only, see the module docstring)."""
     class_hidden: int = Field(0, ge=0)
     """Width of a hidden LeakyReLU layer in D's class head (0: the linear head of the paper)."""
+    class_dropout: float = Field(0.0, ge=0, lt=1)
+    """Dropout rate on the features entering D's class head (and on its hidden units), in training
+    only (0: none, the paper's head). The Keras ACGAN example drops 0.3 in every layer of D."""
     g_every_layer: bool = False
     """G sees one-hot y at every layer, not only in its input row (dcgan;
     :class:`~gankit.nets.conditional.ConcatDCGANGenerator`)."""
@@ -130,6 +133,6 @@ class ACGANParams(Strict):
 def build_acgan(cfg, info: DataInfo, device) -> ACGAN:
     params = parse_params(ACGANParams, cfg.model.params, "model 'acgan'")
     prior, G, D = conditional_nets(cfg, info, "acgan", params.g_every_layer)
-    D = AuxClassifierDiscriminator(D, info.num_classes, params.class_hidden)
+    D = AuxClassifierDiscriminator(D, info.num_classes, params.class_hidden, params.class_dropout)
     return ACGAN(G.to(device), D.to(device), build_objective(cfg.objective), prior, params.class_weight,
                  params.fake_class_weight)

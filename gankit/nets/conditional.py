@@ -207,18 +207,26 @@ class AuxClassifierDiscriminator(nn.Module):
     """An unconditional D with a second, K-way head on its features (ACGAN's D: P(S | x) and P(C | x)).
 
     ``hidden`` > 0 puts one hidden LeakyReLU layer of that width in the class head (default: linear).
+    ``dropout`` > 0 drops D's features (and the hidden units) with that rate on their way into the class
+    head, in training mode only (the adversarial head sees the features whole).
     ``forward(x)`` is the adversarial score alone (so anything that treats D as unconditional works);
     ``forward(x, with_classes=True)`` returns (score (N,), class logits (N, K)) from one pass through the body.
     """
 
-    def __init__(self, D: nn.Module, num_classes: int, hidden: int = 0) -> None:
+    def __init__(self, D: nn.Module, num_classes: int, hidden: int = 0, dropout: float = 0.0) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.body = D
+        def drop() -> list[nn.Module]:
+            return [nn.Dropout(dropout)] if dropout else []
+
         if hidden:  # one hidden LeakyReLU layer between D's features and the class logits
-            self.classifier: nn.Module = nn.Sequential(nn.Linear(feature_dim(D), hidden), nn.LeakyReLU(0.2),
-                                                       nn.Linear(hidden, num_classes))
+            self.classifier: nn.Module = nn.Sequential(*drop(), nn.Linear(feature_dim(D), hidden), nn.LeakyReLU(0.2),
+                                                       *drop(), nn.Linear(hidden, num_classes))
         else:
-            self.classifier = nn.Linear(feature_dim(D), num_classes)
+            self.classifier = nn.Sequential(*drop(), nn.Linear(feature_dim(D), num_classes)) if dropout \
+                else nn.Linear(feature_dim(D), num_classes)
 
     @property
     def head(self) -> nn.Linear:

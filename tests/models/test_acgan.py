@@ -143,3 +143,38 @@ def test_class_hidden_puts_one_hidden_layer_in_the_class_head_and_g_every_layer_
     assert isinstance(plain.D.classifier, torch.nn.Linear)  # the paper's linear head by default
     with pytest.raises(ConfigError, match=r"^model.params.class_hidden: .*greater than or equal to 0"):
         build_model(tiny("model=acgan", "model.params.class_hidden=-1"), DIGITS, "cpu")
+
+
+def test_class_dropout_drops_the_class_heads_inputs_in_training_only():
+    model, real, _ = model_and_batch("model.params.class_hidden=12", "model.params.class_dropout=0.5")
+    head = model.D.classifier
+    assert [type(m).__name__ for m in head] == ["Dropout", "Linear", "LeakyReLU", "Dropout", "Linear"]
+    f = model.D.features(real)
+    model.D.train()
+    seen = []
+    hooks = [m.register_forward_hook(lambda _m, i, o: seen.append((i[0], o))) for m in (head[0], head[3])]
+    score, logits = model.D(real, with_classes=True)
+    for h in hooks:
+        h.remove()
+    (f_in, f_out), (h_in, h_out) = seen
+    torch.testing.assert_close(f_in, f, rtol=0, atol=0)  # D's features enter the class head's first dropout
+    for before, after in seen:  # inverted dropout: each unit dropped or kept and scaled by 1 / (1 - p)
+        kept = after != 0
+        assert 0 < kept.float().mean() < 1
+        torch.testing.assert_close(after[kept], before[kept] * 2)
+    torch.testing.assert_close(h_in, F.leaky_relu(head[1](f_out), 0.2), rtol=0, atol=0)
+    torch.testing.assert_close(logits, head[4](h_out), rtol=0, atol=0)
+    torch.testing.assert_close(score, model.D.head(f).squeeze(1), rtol=0, atol=0)  # the adversarial head: whole
+    model.D.eval()
+    _, logits = model.D(real, with_classes=True)
+    torch.testing.assert_close(logits, head[4](F.leaky_relu(head[1](f), 0.2)), rtol=0, atol=0)
+    linear, _, _ = model_and_batch("model.params.class_dropout=0.25")
+    assert [type(m).__name__ for m in linear.D.classifier] == ["Dropout", "Linear"]
+    for bad in ("1", "-0.1"):
+        with pytest.raises(ConfigError, match=r"^model.params.class_dropout: "):
+            build_model(tiny("model=acgan", f"model.params.class_dropout={bad}"), DIGITS, "cpu")
+
+
+def test_class_dropout_acgan_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=acgan", "model.params.class_hidden=16", "model.params.class_dropout=0.3",
+                      "model.params.fake_class_weight=0", "train.steps=8"), tmp_path)
