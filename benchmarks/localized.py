@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import git_rev, load_results, machine, save_results
+from _report import load_results, save_results
 
 import torch
 
@@ -227,8 +227,7 @@ def render(res: dict) -> str:
         out += [res["notes"], ""]
     if res.get("command"):
         out += [f"`{res['command']}`", ""]
-    out.append(f"_Measured {time.strftime('%Y-%m-%d')} on {machine()}; gankit commit {git_rev()}._")
-    return "\n".join(out)
+    return "\n".join(out)  # write_section adds the machine and commit stamp
 
 
 def main() -> None:
