@@ -40,6 +40,7 @@ def analyse(records: list[dict[str, Any]], classifiers: list[str]) -> dict[str, 
     ent: dict[tuple[int, str], list[float]] = defaultdict(list)
     ig: dict[tuple[int, str], list[float]] = defaultdict(list)
     secs: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
     budgets, variants = [], []
     for r in records:
         p, res, v = r["params"], r["result"], _variant(r)
@@ -55,6 +56,7 @@ def analyse(records: list[dict[str, Any]], classifiers: list[str]) -> dict[str, 
         if "ig" in res:
             ig[(b, v)].append(res["ig"]["nats"])
         secs[v].append(r.get("seconds", 0.0))
+        cpu[v].append(r.get("cpu_seconds", math.nan))  # records written before cpu_seconds existed: unknown
     accuracy = [{"budget": b, "variant": v, "classifier": c, **_mean_ci(list(acc[(b, v, c)].values()))}
                 for b in budgets for v in variants for c in classifiers if acc.get((b, v, c))]
     comparisons = []
@@ -88,7 +90,9 @@ def analyse(records: list[dict[str, Any]], classifiers: list[str]) -> dict[str, 
             "min_p": min_p_value(n_seeds), "min_p_holm": min(1.0, min_p_value(n_seeds) * len(comparisons)),
             "verdicts": dict(counts), "accuracy": accuracy, "comparisons": comparisons, "information": info,
             "job_seconds_mean": {v: float(np.mean(t)) for v, t in secs.items()},
-            "job_seconds_total": float(sum(sum(t) for t in secs.values()))}
+            "job_seconds_total": float(sum(sum(t) for t in secs.values())),
+            "job_cpu_seconds_mean": {v: float(np.mean(t)) for v, t in cpu.items()},
+            "job_cpu_seconds_total": float(sum(sum(t) for t in cpu.values()))}
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -150,10 +154,13 @@ def markdown(study: Any, a: dict[str, Any], fingerprint: dict[str, Any]) -> str:
         lines.append(f"| {e['budget']} | {e['classifier']} | {e['variant']} | {e['baseline']:.3f} | {_pp(e['mean'])} | "
                      f"[{_pp(e['ci95'][0])}, {_pp(e['ci95'][1])}] | {e['p']:.3g} | {e['p_holm']:.3g} | "
                      f"{_fmt(e['d_z'], 2)} | {e['rank_biserial']:.2f} | {e['verdict']} |")
+    cpu_mean = a.get("job_cpu_seconds_mean", {})
     lines += ["", "## Time per job (seconds, mean over its jobs)", "",
-              "| augmenter | seconds |", "|---|---|"]
-    lines += [f"| {v} | {t:.1f} |" for v, t in a["job_seconds_mean"].items()]
-    lines += ["", f"Sum of job times: {a['job_seconds_total']:.0f} s.", ""]
+              "| augmenter | wall seconds | CPU seconds |", "|---|---|---|"]
+    lines += [f"| {v} | {t:.1f} | {_fmt(cpu_mean.get(v), 1)} |" for v, t in a["job_seconds_mean"].items()]
+    lines += ["", f"Sum of job times: {a['job_seconds_total']:.0f} s wall, "
+              f"{_fmt(a.get('job_cpu_seconds_total'), 0)} s CPU (user + system of the worker processes; on K "
+              f"unshared cores the study needs about CPU / K).", ""]
     return "\n".join(lines)
 
 

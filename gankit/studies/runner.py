@@ -124,7 +124,7 @@ def execute(job: Job, threads: int | None = 1) -> dict[str, Any]:
     """Run one job here and return its record (never raises: a failure is a record with ``error``)."""
     if threads is not None:
         limit_threads(threads)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {"format": RECORD_FORMAT, **job.spec(), "host": platform.node(), "pid": os.getpid(),
                               "gankit_version": __version__}
     try:
@@ -134,6 +134,7 @@ def execute(job: Job, threads: int | None = 1) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - a job's failure is data for the report, not the end of the study
         record["error"] = traceback.format_exc()
     record["seconds"] = round(time.perf_counter() - start, 4)
+    record["cpu_seconds"] = round(time.process_time() - cpu_start, 4)  # all threads of this process
     record["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return record
 
@@ -343,6 +344,7 @@ def run_study(study: Study, out: str | Path, workers: int = 1, scheduler: Any = 
            "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "engine": ("dask" if scheduler is not None else f"local x{workers}"),
            "job_seconds_total": round(sum(r.get("seconds", 0.0) for r in records), 3),
+           "job_cpu_seconds_total": round(sum(r.get("cpu_seconds", 0.0) for r in records), 3),
            "summary": report.summary, "jobs": records}
     json_path = write_json(out / "study.json", doc)
     md_path = write_text(out / "summary.md", report.markdown)

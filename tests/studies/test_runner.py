@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -38,6 +39,20 @@ def test_execute_returns_the_function_result_and_records_failures():
     assert "error" not in rec and rec["seconds"] >= 0
     bad = execute(Job("gankit.studies.demo:job", {"seed": 3, "n": -1}), threads=None)
     assert "result" not in bad and "Traceback" in bad["error"] and "RuntimeError" in bad["error"]
+
+
+def idle_then_busy(idle: float, busy: float) -> None:
+    time.sleep(idle)
+    end = time.process_time() + busy
+    while time.process_time() < end:
+        pass
+
+
+def test_execute_records_cpu_seconds_apart_from_wall_seconds():
+    rec = execute(Job("tests.studies.test_runner:idle_then_busy", {"idle": 0.4, "busy": 0.2}), threads=None)
+    assert "error" not in rec, rec.get("error")
+    assert 0.2 <= rec["cpu_seconds"] < 0.35  # the busy part only: sleeping costs no CPU
+    assert rec["seconds"] >= 0.6
 
 
 def test_resume_skips_finished_jobs_and_failures_do_not_stop_the_rest(tmp_path, monkeypatch):
