@@ -193,7 +193,7 @@ def train_generator(model: str, x: torch.Tensor, y: torch.Tensor, num_classes: i
         f"data.name={SUBSET_NAME}", f"model.name={model}", f"seed={seed}", f"train.steps={steps}",
         f"net.width={16 if side <= 8 else 32}", f"net.z_dim={32 if side <= 8 else 64}", f"train.batch_size={min(32, len(x))}",
         "train.checkpoint_every=0", "train.sample_every=0", f"train.log_every={steps}", "train.tensorboard=false",
-        "eval.at_end=false", *overrides])
+        "eval.at_end=false", "train.report=false", *overrides])
     try:
         with tempfile.TemporaryDirectory(prefix="gankit-augment-") as tmp, contextlib.redirect_stdout(io.StringIO()):
             return train(cfg, run_dir=f"{tmp}/run", progress=False)
