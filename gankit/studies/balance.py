@@ -78,14 +78,12 @@ def realness(objective, out):
 
 
 def job(objective: str, seed: int, steps: int, data: str, tail: float) -> dict[str, Any]:
-    import time
 
     import numpy as np
     import torch
 
     from gankit.studies.common import recipe, train_quietly
 
-    cpu0 = time.process_time()
     log_every = max(1, steps // 40)
     run = train_quietly(recipe(objective, data, steps, seed), log_every=log_every)
     hist = [h for h in run.history if "d_acc_real" in h]
@@ -107,8 +105,7 @@ def job(objective: str, seed: int, steps: int, data: str, tail: float) -> dict[s
             "score_offset": float(torch.cat([s_real, s_fake]).median()),
             "hq_fraction": q["hq_fraction"], "modes_covered": q["modes_covered"], "n_modes": q["n_modes"],
             "reverse_kl": _finite(q["reverse_kl"]),
-            "acc_trace": [[h["step"], (h["d_acc_real"] + h["d_acc_fake"]) / 2] for h in hist],
-            "cpu_s": round(time.process_time() - cpu0, 2)}
+            "acc_trace": [[h["step"], (h["d_acc_real"] + h["d_acc_fake"]) / 2] for h in hist]}
 
 
 def _finite(value) -> float | None:

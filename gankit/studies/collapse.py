@@ -61,13 +61,11 @@ def _overrides(variant: str, ortho_weight: float, gp_weight: float) -> list[str]
 
 def job(dataset: str, variant: str, seed: int, steps: int, every: int, ortho_weight: float, gp_weight: float,
         points: int) -> dict[str, Any]:
-    import time
 
     from gankit.metrics.jacobian import jacobian_spectrum
     from gankit.metrics.quality import evaluate_generator
     from gankit.studies.common import recipe, train_quietly
 
-    cpu0 = time.process_time()
     if dataset == "stacked-mnist":
         net = {"name": "dcgan", "z_dim": 100}
         extra = ["data.n_train=25600", "train.batch_size=64"]
@@ -88,8 +86,7 @@ def job(dataset: str, variant: str, seed: int, steps: int, every: int, ortho_wei
                       "smin": float(s[:, -1].mean()), "smax": float(s[:, 0].mean()),
                       "smin_rel": float((s[:, -1] / s[:, 0].clamp(min=1e-30)).mean()),
                       "deficient": spec.rank_deficient_share})
-    return {"dataset": dataset, "variant": variant, "seed": seed, "trace": trace, "full_rank": int(s.shape[1]),
-            "cpu_s": round(time.process_time() - cpu0, 2)}
+    return {"dataset": dataset, "variant": variant, "seed": seed, "trace": trace, "full_rank": int(s.shape[1])}
 
 
 @dataclass

@@ -50,7 +50,6 @@ def add_arguments(parser: Any) -> None:
 
 def job(objective: str, seed: int, data: str, steps: int, every: int, n_mre: int, mre_steps: int,
         restarts: int) -> dict[str, Any]:
-    import time
 
     import torch
 
@@ -58,7 +57,6 @@ def job(objective: str, seed: int, data: str, steps: int, every: int, n_mre: int
     from gankit.metrics.mre import MREConfig, reconstruction_errors
     from gankit.studies.common import recipe, train_quietly
 
-    cpu0 = time.process_time()
     cfg = recipe(objective, data, steps, seed, net={"name": "dcgan", "z_dim": 32, "width": 32}, family="mnist5k",
                  extra=["eval.at_end=false", "train.batch_size=64"])
     run = train_quietly(cfg, checkpoint_every=every)
@@ -86,7 +84,7 @@ def job(objective: str, seed: int, data: str, steps: int, every: int, n_mre: int
             "gap": trace[-1]["test"] - trace[-1]["train"],
             "memorization": {"gen_median": mem.gen_median, "test_median": mem.test_median, "ratio": mem.ratio,
                              "near_copy_share": mem.near_copy_share, "test_near_copy_share": mem.test_near_copy_share},
-            "mre_protocol": mcfg.describe(), "n_mre": n_mre, "cpu_s": round(time.process_time() - cpu0, 2)}
+            "mre_protocol": mcfg.describe(), "n_mre": n_mre}
 
 
 def fluctuation(trace: list[dict[str, Any]], key: str = "test") -> float:

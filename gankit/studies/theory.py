@@ -346,8 +346,6 @@ class TheoryStudy(Study):
 
 
 def theory_report(study: TheoryStudy, results: list[dict[str, Any]]) -> StudyReport:
-    import numpy as np
-
     from gankit.report import html
     from gankit.studies.common import band_figure, fmt_ci, jsonable, mean_ci
 
