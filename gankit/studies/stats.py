@@ -120,14 +120,19 @@ def bootstrap_ci(x: Sequence[float], level: float = 0.95, n_boot: int = 2000, se
     return (float(lo), float(hi))
 
 
-def paired_effect(d: Sequence[float], seed: int = 0, n_boot: int = 2000) -> dict[str, float | list[float]]:
-    """The summary of one paired comparison (``d`` = treatment - baseline, one per seed)."""
+def paired_effect(d: Sequence[float], seed: int = 0, n_boot: int = 2000) -> dict[str, float | list[float] | None]:
+    """The summary of one paired comparison (``d`` = treatment - baseline, one per seed).
+
+    ``d_z`` (mean / sd of the differences) is 0 when every difference is 0 and None where it is undefined:
+    fewer than two seeds, or every difference the same non-zero value (sd 0). Every value is a finite
+    float or None, so a summary is plain JSON.
+    """
     d = np.asarray(d, dtype=np.float64)
     w = wilcoxon(d)
     sd = float(d.std(ddof=1)) if len(d) > 1 else math.nan
     mean = float(d.mean())
     tiny = 1e-12 * max(1.0, abs(mean))  # differences equal up to rounding have no spread
-    d_z = mean / sd if sd > tiny else (0.0 if abs(mean) <= tiny else math.copysign(math.inf, mean))
+    d_z = mean / sd if sd > tiny else (0.0 if abs(mean) <= tiny and len(d) > 1 else None)
     total = w["t_plus"] + w["t_minus"]
     return {"mean": mean, "ci95": list(bootstrap_ci(d, n_boot=n_boot, seed=seed)), "p": w["p"],
             "n": int(len(d)), "n_nonzero": w["n"], "d_z": d_z,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats as st
@@ -73,4 +75,9 @@ def test_paired_effect_and_verdict():
     assert e["rank_biserial"] == pytest.approx((53 - 2) / 55)
     assert e["ci95"][0] < d.mean() < e["ci95"][1]
     assert verdict(0.01, 0.04) == "helps" and verdict(-0.01, 0.01) == "hurts"
+    # d_z where sd is 0: 0 for no difference, undefined (None, never +-inf: summaries are plain JSON) otherwise
+    assert paired_effect([0.0, 0.0, 0.0])["d_z"] == 0.0
+    assert paired_effect([0.02, 0.02])["d_z"] is None and paired_effect([-0.1, -0.1, -0.1])["d_z"] is None
+    assert paired_effect([0.05])["d_z"] is None
+    json.dumps(paired_effect([0.02, 0.02]), allow_nan=False)
     assert verdict(0.01, 0.06) == "no significant difference" and verdict(0.0, 0.0) == "no significant difference"
