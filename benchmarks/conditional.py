@@ -166,8 +166,14 @@ other cgan/acgan rows name every setting that differs from the presets as they a
   (90.1 % before), still short of 95 %. What is left is G fooling the head (99.9 % of its samples
   called as requested): the head learns from real digits only (the preset; learning also from G's
   samples with G's labels, the paper's choice, was worse), so off the real digits it accepts cues G
-  can draw without drawing the digit. Not tried for lack of time: dropout in D (the Keras ACGAN
-  example's 0.3), more seeds, longer runs.
+  can draw without drawing the digit. Dropout 0.3 on the class head's inputs and hidden units
+  (`class_dropout`, after the Keras ACGAN example's dropout in D; now in the preset) raised the
+  head's accuracy on the validation digits from 95.2 / 95.0 % to 95.8 / 96.0 % and G's from 93.5 /
+  91.8 % to 94.2 / 93.4 % (seeds 0 / 1, 3,000 steps; mean 93.8 %): in every 3,000-step run G's
+  accuracy sits 1-3 points under the head's own on held-out real digits. The head is G's only
+  teacher of the class, so G is bounded by how well the head generalises from 4,000 digits while it
+  shares D's body with the real/fake game (the digit classifier, trained for the class alone, reaches
+  98.8 %). **Still short of 95 %.** Not tried: longer runs, dropout in D's body, more seeds.
 """
 
 

@@ -119,7 +119,8 @@ def test_mnist5k_preset_trains_the_class_head_on_real_labels_only():
     from gankit.plugins import load_config
 
     assert load_config(preset="mnist5k-acgan").model.params == {"class_weight": 1.0, "fake_class_weight": 0.0,
-                                                                "class_hidden": 256, "g_every_layer": True}
+                                                                "class_hidden": 256, "class_dropout": 0.3,
+                                                                "g_every_layer": True}
 
 
 def test_class_hidden_and_every_layer_acgan_resumes_bitwise(tmp_path):
