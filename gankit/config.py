@@ -198,12 +198,18 @@ class TrainConfig(Strict):
     """Discriminator steps per generator step (the k of Goodfellow et al. 2014, Algorithm 1)."""
     lr_g: float = Field(2e-4, gt=0)
     lr_d: float = Field(2e-4, gt=0)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    """The optimiser of both players: adam (with train.betas) or sgd (plain SGD with heavy-ball
+    train.momentum, as Ganin et al. 2016 train DANN)."""
     betas: tuple[float, float] = (0.5, 0.999)
-    """Adam's (beta1, beta2)."""
-    lr_decay: Literal["none", "linear", "cosine"] = "none"
+    """Adam's (beta1, beta2); unused by sgd."""
+    momentum: float = Field(0.9, ge=0, lt=1)
+    """SGD's momentum (train.optimizer=sgd; unused by adam)."""
+    lr_decay: Literal["none", "linear", "cosine", "inverse"] = "none"
     """Learning-rate schedule of both optimisers over train.steps: none (constant lr_g, lr_d), linear
-    (lr x (1 - t/steps)) or cosine (lr x (1 + cos(pi t/steps)) / 2), t = generator steps done before
-    this one. Measured, it did not help the GANs it was tried on (seed 0, gankit 6faea15): ring8-best HQ
+    (lr x (1 - t/steps)), cosine (lr x (1 + cos(pi t/steps)) / 2) or inverse (lr x (1 + 10 t/steps)^-0.75,
+    the annealing of Ganin & Lempitsky 2015 for DANN: alpha = 10, beta = 0.75, ending at lr / 5.6),
+    t = generator steps done before this one. Measured, it did not help the GANs it was tried on (seed 0, gankit 6faea15): ring8-best HQ
     93.5 % none / 83.0 % linear / 84.3 % cosine; grid25-best 25/25 modes 67.2 % HQ none, 21/25 with
     either decay; the concat CGAN 79.8 % class accuracy none vs 67.4 % linear. The lr is a function
     of the step, so a checkpoint restores it exactly (the decay's horizon is stored with it); train.steps cannot

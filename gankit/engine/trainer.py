@@ -51,7 +51,7 @@ from gankit.engine.faults import NonFiniteWatch, TrainingDiverged
 from gankit.engine.precision import Precision
 from gankit.engine.preflight import preflight
 from gankit.engine.rundir import RunDir
-from gankit.engine.schedule import lr_factor, set_lr
+from gankit.engine.schedule import lr_factor, make_optimizer, set_lr
 from gankit.engine.seed import rng_state, seed_everything, set_rng_state
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.models import Model, build_model
@@ -143,8 +143,8 @@ def train(
         cleanup.callback(distributed.shutdown)
     with cleanup:
         g_params, d_params = model.g_parameters(), model.d_parameters()
-        opt_g = torch.optim.Adam(g_params, lr=cfg.train.lr_g, betas=cfg.train.betas)
-        opt_d = torch.optim.Adam(d_params, lr=cfg.train.lr_d, betas=cfg.train.betas) if model.adversarial else None
+        opt_g = make_optimizer(cfg.train, g_params, cfg.train.lr_g)
+        opt_d = make_optimizer(cfg.train, d_params, cfg.train.lr_d) if model.adversarial else None
         ema = (EMA(model.nets["G"], cfg.train.ema.half_life_images, cfg.train.ema.rampup)
                if cfg.train.ema.enabled and model.generative else None)
         amp = Precision(cfg.train.precision, device)

@@ -108,7 +108,7 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
                      dataset: Dataset | None = None, split: str = "test",
                      extra_loss: Callable[[nn.Module], torch.Tensor] | None = None) -> SupervisedResult:
     """The supervised baseline: the classifier of ``cfg`` trained with cross-entropy on the labelled
-    training samples only (``cfg.data.labels`` of them), Adam(``cfg.train.lr_d``, ``cfg.train.betas``) under
+    training samples only (``cfg.data.labels`` of them), the GAN's optimiser (``cfg.train.optimizer`` at ``cfg.train.lr_d``) under
     the schedule ``cfg.train.lr_decay`` over ``steps``,
     seeded by ``cfg.seed``; returns its error on ``split``.
 
@@ -117,13 +117,13 @@ def train_supervised(cfg, steps: int, batch_size: int = 64, noise_std: float = 0
     ``extra_loss(net)``, if given, is added to each step's cross-entropy (e.g. the Localized GAN's
     tangent smoothness on unlabelled images); the baseline is ``extra_loss=None``."""
     from gankit.engine.seed import seed_everything
-    from gankit.engine.schedule import lr_factor, set_lr
+    from gankit.engine.schedule import lr_factor, make_optimizer, set_lr
 
     seed_everything(cfg.seed, cfg.deterministic)
     dataset = dataset or build_dataset(cfg.data)
     x, y = labelled(dataset.train)
     net = build_classifier(cfg.net, dataset.info, noise_std, dropout, init_x=dataset.train.float_x(slice(0, INIT_BATCH)))
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr_d, betas=cfg.train.betas)
+    opt = make_optimizer(cfg.train, list(net.parameters()), cfg.train.lr_d)
     t0 = time.perf_counter()
     for step in range(steps):
         set_lr(opt, cfg.train.lr_d, lr_factor(cfg.train.lr_decay, step, steps))  # the GAN's train.lr_decay

@@ -87,6 +87,27 @@ def test_lr_decay_resumes_exactly(tiny_vector_config, tmp_path, decay):
         train(resume=full.run_dir, overrides=["train.steps=30"], progress=False)
 
 
+def test_sgd_with_inverse_decay_resumes_exactly(tiny_vector_config, tmp_path):
+    cfg = load_config(base=tiny_vector_config.to_dict(),
+                      overrides=["train.optimizer=sgd", "train.momentum=0.9", "train.lr_decay=inverse", "train.lr_g=0.01",
+                                 "train.lr_d=0.02"])
+    full = train(cfg, run_dir=tmp_path / "full", progress=False)
+    part = train(cfg, run_dir=tmp_path / "part", progress=False, on_step=lambda step: step == 7)
+    stored = load_latest(part.run_dir / "checkpoints")
+    # the checkpoint holds SGD's momentum buffers and the lr of the 7th step: (1 + 10 * 6/20)^-0.75 of the base
+    assert any(k.endswith(".momentum_buffer") for k in stored.tensors if k.startswith("opt_g."))
+    assert stored.meta["lr_decay"] == {"kind": "inverse", "total_steps": 20}
+    assert stored.meta["opt_g"]["param_groups"][0]["momentum"] == 0.9
+    assert stored.meta["opt_d"]["param_groups"][0]["lr"] == pytest.approx(0.02 * 4 ** -0.75)
+    resumed = train(resume=part.run_dir, progress=False)
+    assert resumed.step == 20
+    assert_same(weights(full.run_dir), weights(resumed.run_dir))
+    last = load_latest(full.run_dir / "checkpoints").meta["opt_g"]["param_groups"][0]["lr"]
+    assert last == pytest.approx(0.01 * (1 + 10 * 19 / 20) ** -0.75)
+    with pytest.raises(ConfigError, match="--set train.optimizer: cannot change on --resume"):
+        train(resume=full.run_dir, overrides=["train.optimizer=adam"], progress=False)
+
+
 def test_run_folder_contents(tiny_image_config, tmp_path):
     cfg = load_config(base=tiny_image_config.to_dict(), overrides=["train.sample_every=6", "train.checkpoint_every=4",
                                                                     "train.keep_checkpoints=2", "train.tensorboard=true"])

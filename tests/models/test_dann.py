@@ -86,12 +86,40 @@ def test_source_only_never_reads_the_target_and_leaves_the_domain_classifier_alo
     ("model.params.gamma=0", "model.params.gamma: Input should be greater than 0"),
     ("model.params.lambda_max=-1", "model.params.lambda_max: Input should be greater than 0"),
     ("model.params.hidden=0", "model.params.hidden: Input should be greater than or equal to 1"),
+    ("model.params.domain_hidden=0", "model.params.domain_hidden: Input should be greater than or equal to 1"),
+    ("model.params.domain_layers=5", "model.params.domain_layers: Input should be less than or equal to 4"),
     ("model.params.lr_schedule=paper", "model.params.lr_schedule: Extra inputs are not permitted"),
 ])
 def test_every_param_rejects_bad_values_with_one_line(override, message):
     with pytest.raises(ConfigError) as e:
         build_dann(_cfg(override), TWO, "cpu")
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_domain_classifier_width_and_depth():
+    model = build_dann(_cfg("model.params.domain_hidden=7", "model.params.domain_layers=2"), TWO, "cpu")
+    shapes = [tuple(m.weight.shape) for m in model.nets["D"].net if isinstance(m, torch.nn.Linear)]
+    assert shapes == [(7, model.nets["F"].dim), (7, 7), (1, 7)]
+    assert [m.out_features for m in model.nets["C"].net if isinstance(m, torch.nn.Linear)] == [100, 100, 10]
+
+
+def test_domain_accuracy_splits_into_the_source_and_target_halves():
+    torch.manual_seed(0)
+    model = build_dann(_cfg(), TWO, "cpu")
+    batch = Batch(x=torch.randn(6, 3, 28, 28), y=torch.arange(6), x_target=torch.randn(6, 3, 28, 28))
+    stats = model.g_step(batch).stats
+    with torch.no_grad():
+        logit = model.nets["D"](model.nets["F"](torch.cat([batch.x, batch["x_target"]])), 0.0)
+    assert float(stats["domain_acc_source"]) == float((logit[:6] <= 0).float().mean())
+    assert float(stats["domain_acc_target"]) == float((logit[6:] > 0).float().mean())
+    assert float(stats["domain_acc"]) == pytest.approx((float(stats["domain_acc_source"])
+                                                        + float(stats["domain_acc_target"])) / 2, abs=1e-7)
+
+
+def test_batchnorm_in_the_feature_extractor():
+    model = build_dann(_cfg("model.params.batchnorm=true"), TWO, "cpu")
+    assert [m.num_features for m in model.nets["F"].net if isinstance(m, torch.nn.BatchNorm2d)] == [32, 48]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in build_dann(_cfg(), TWO, "cpu").nets["F"].net)
 
 
 def test_mode_and_data_must_fit():
@@ -128,7 +156,7 @@ def _register_tiny_two_domain() -> None:
 
 TINY = ["model=dann", "data.name=test-two-domain", "train.steps=12", "train.batch_size=16",
         "train.checkpoint_every=5", "train.log_every=4", "train.tensorboard=false", "eval.at_end=true",
-        "model.params.hidden=16"]
+        "model.params.hidden=16", "model.params.domain_hidden=16"]
 
 
 def test_a_tiny_dann_run_is_deterministic_reports_and_resumes_bitwise(tmp_path):
