@@ -36,6 +36,40 @@ CONFIGS: dict[str, list[str]] = {
     "dcgan": ["data.name=stacked-mnist"],
     "dcgan+pack2": ["data.name=stacked-mnist", "reg.pack=2"],
 }
+# Ablations (--ablation): label -> overrides on top of the mnist5k preset. Each run keeps a checkpoint every
+# --every steps and scores G_ema of each (G too at the last) on the VALIDATION digits (choices are made on
+# val; the rows above report test), with the KL split into digit marginals and channel dependence.
+ABLATIONS: dict[str, list[str]] = {
+    "pack2": ["data.name=stacked-mnist", "reg.pack=2"],
+    "none": ["data.name=stacked-mnist"],
+    "pack4": ["data.name=stacked-mnist", "reg.pack=4"],
+    "pack2-width64": ["data.name=stacked-mnist", "reg.pack=2", "net.width=64"],
+    "pack2-lr5e-4": ["data.name=stacked-mnist", "reg.pack=2", "train.lr_g=5e-4", "train.lr_d=5e-4"],
+    "pack2-batch128": ["data.name=stacked-mnist", "reg.pack=2", "train.batch_size=128"],
+    # D's capacity alone: G stays the width-32 DCGAN G, D gets width 64 / 128 (nets registered below)
+    "pack2-d64": ["data.name=stacked-mnist", "reg.pack=2", "net.name=dcgan-d64"],
+    "pack2-d128": ["data.name=stacked-mnist", "reg.pack=2", "net.name=dcgan-d128"],
+}
+D_WIDTHS = (64, 128)
+
+
+def register_wide_d_nets() -> None:
+    """Experiment-only nets ``dcgan-d64`` / ``dcgan-d128``: gankit's DCGAN G at ``net.width`` beside a DCGAN D
+    of width 64 / 128, to vary D's capacity alone (net.width scales both). Registered by this script only."""
+    from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+    from gankit.registry import NETS
+
+    for d_width in D_WIDTHS:
+        if f"dcgan-d{d_width}" in NETS:
+            continue
+
+        def build(cfg, info, d_width=d_width):
+            return (DCGANGenerator(cfg.z_dim, info.channels, info.image_size, cfg.width),
+                    DCGANDiscriminator(info.channels, info.image_size, d_width))
+
+        NETS.register(f"dcgan-d{d_width}", f"DCGAN G (net.width) with a width-{d_width} DCGAN D")(build)
+ABLATION_RESULTS = RESULTS.with_name("stacked_mnist_ablation.jsonl")
+AMBIGUOUS = 0.9  # a channel whose top class probability is below this counts as an ambiguous digit
 PUBLISHED = [
     ("DCGAN (VEEGAN Table 2)", "99", "3.4"),
     ("VEEGAN (VEEGAN Table 2)", "150", "2.95"),
@@ -69,6 +103,88 @@ def run(label: str, steps: int | None, n_train: int | None, seed: int, drs: bool
         out.append({"label": label + "+drs", **common, "values": q.values, "fingerprint": q.fingerprint,
                     "line": "with DRS: " + q.lines()[0]})
     return out
+
+
+def score_checkpoint(G, prior, extractor, n: int, seed: int) -> dict[str, Any]:
+    """Modes, KL and its decomposition of ``n`` samples of G (z seeded), and the share of ambiguous channels
+    (classifier's top probability < AMBIGUOUS)."""
+    import torch
+
+    from gankit.data.stacked import N_CHANNELS, triple_labels
+    from gankit.metrics.stacked import StackedModes
+
+    metric, ambiguous = StackedModes(extractor), 0
+    z = prior.sample(n, seed=seed)
+    with torch.no_grad():
+        for chunk in z.split(250):  # small chunks: the classifier's activations stay in cache
+            x = G(chunk)
+            prob = torch.softmax(extractor.net(x.reshape(-1, 1, *x.shape[2:])), dim=1)
+            top, digit = prob.max(dim=1)
+            ambiguous += int((top < AMBIGUOUS).sum())
+            metric.update_labels(triple_labels(digit.reshape(-1, N_CHANNELS)))
+    r = metric.compute()
+    d = r.decomposition()
+    return {"modes": r.modes_covered, "kl": r.kl, "kl_marginal": d.marginal_kl, "kl_dependence": d.dependence,
+            "kl_channels": list(d.channel_kl), "marginals": [list(m) for m in d.marginals],
+            "ambiguous": ambiguous / (N_CHANNELS * n)}
+
+
+def real_reference(dataset, extractor, n: int, seed: int, split: str = "val") -> dict[str, Any]:
+    """The same figures on ``n`` real triples of ``split``'s digits (:func:`gankit.metrics.stacked.real_stacked_modes`)."""
+    import torch
+
+    from gankit.metrics.stacked import real_stacked_modes
+
+    r, accuracy = real_stacked_modes(dataset, split, n, seed, extractor)
+    d = r.decomposition()
+    with torch.no_grad():
+        top = torch.softmax(extractor.net(dataset.digits[split].float_x()), dim=1).max(dim=1).values
+    return {"modes": r.modes_covered, "kl": r.kl, "kl_marginal": d.marginal_kl, "kl_dependence": d.dependence,
+            "kl_channels": list(d.channel_kl), "marginals": [list(m) for m in d.marginals],
+            "ambiguous": float((top < AMBIGUOUS).double().mean()), "channel_accuracy": accuracy}
+
+
+def ablate(label: str, steps: int, every: int, n_train: int, seed: int, n: int) -> dict[str, Any]:
+    """Train one ablation; score G_ema at every checkpoint (and G at the last) on val. CPU time is the
+    process time of training alone (one thread), then of scoring."""
+    import copy
+
+    import torch
+
+    import gankit
+    from gankit.engine.checkpoint import list_checkpoints, load_checkpoint
+    from gankit.metrics.extractor import load_extractor
+    from gankit.plugins import load_config
+
+    register_wide_d_nets()
+    over = ABLATIONS[label] + QUIET + [f"train.steps={steps}", f"data.n_train={n_train}", f"seed={seed}",
+                                       f"train.checkpoint_every={every}", f"train.keep_checkpoints={steps // every + 2}",
+                                       "eval.at_end=false", "train.report=false"]
+    cfg = load_config(preset="mnist5k", overrides=over)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = gankit.train(cfg, run_dir=Path(tmp) / "run", progress=False)
+        cpu_train = time.process_time() - cpu0
+        extractor = load_extractor("digit-mnist5k")
+        from gankit.data import build_dataset
+
+        dataset = build_dataset(cfg.data)
+        curve = []
+        paths = list_checkpoints(result.run_dir / "checkpoints")
+        for path in paths:
+            ckpt = load_checkpoint(path)
+            step = int(ckpt.meta["step"])
+            for which in ("G_ema", "G") if path == paths[-1] else ("G_ema",):
+                G = copy.deepcopy(result.model.nets["G"])
+                G.load_state_dict(ckpt.prefixed(which))
+                curve.append({"step": step, "G": which, **score_checkpoint(G.eval(), result.model.prior, extractor, n, seed)})
+                print(f"  {label} step {step} {which}: modes {curve[-1]['modes']} KL {curve[-1]['kl']:.3f} = "
+                      f"{curve[-1]['kl_marginal']:.3f} + {curve[-1]['kl_dependence']:.3f}", flush=True)
+        real = real_reference(dataset, extractor, n, seed)
+    return {"label": label, "overrides": ABLATIONS[label], "seed": seed, "steps": steps, "batch_size": cfg.train.batch_size,
+            "n_train": n_train, "n": n, "split": "val", "cpu_train_s": round(cpu_train, 1),
+            "cpu_total_s": round(time.process_time() - cpu0, 1), "wall_s": round(time.perf_counter() - t0, 1),
+            "curve": curve, "real": real, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
 def report() -> str:
@@ -120,7 +236,23 @@ def main() -> None:
     ap.add_argument("--drs", action="store_true", help="also score the samples discriminator rejection "
                     "sampling keeps (eval.drs=true; row '<config>+drs')")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--ablation", default="", help=f"comma-separated ablations to train and score on val "
+                    f"({', '.join(ABLATIONS)}); --steps (default 3000), --every, --n-train (default 25600), --n")
+    ap.add_argument("--every", type=int, default=1000, help="--ablation: checkpoint (and score) every this many steps")
+    ap.add_argument("--n", type=int, default=26_000, help="--ablation: samples scored per checkpoint")
     args = ap.parse_args()
+    if args.ablation:
+        import torch
+
+        torch.set_num_threads(1)
+        for label in [c for c in args.ablation.split(",") if c]:
+            if label not in ABLATIONS:
+                raise SystemExit(f"--ablation: unknown {label!r}; choose from {', '.join(ABLATIONS)}")
+            r = ablate(label, args.steps or 3000, args.every, args.n_train or 25_600, args.seed, args.n)
+            with ABLATION_RESULTS.open("a") as f:
+                f.write(json.dumps(r) + "\n")
+            print(f"{label}: train {r['cpu_train_s'] / 60:.1f} CPU-min, total {r['cpu_total_s'] / 60:.1f}", flush=True)
+        return
     if not args.report_only:
         import torch
 
