@@ -13,6 +13,13 @@ to the end of the evaluation.
 
 Results are appended to ``benchmarks/results/stacked_mnist.jsonl``; the section "stacked_mnist" of
 docs/benchmarks.md is rebuilt from the newest result of each configuration.
+
+Ablations (issue 18: where does the KL come from, and what moves it) train one label of ``ABLATIONS`` with a
+checkpoint every ``--every`` steps and score G_ema at each (G too at the last) on the validation digits, the
+KL split into the channels' digit-marginal KLs and their dependence (:func:`gankit.metrics.stacked.kl_decomposition`);
+results go to ``benchmarks/results/stacked_mnist_ablation.jsonl`` and into the same docs section:
+
+    OMP_NUM_THREADS=1 python benchmarks/stacked_mnist.py --ablation pack2,none,pack2-d128 --steps 3000 --every 1000
 """
 
 from __future__ import annotations
@@ -113,7 +120,7 @@ def score_checkpoint(G, prior, extractor, n: int, seed: int) -> dict[str, Any]:
     from gankit.data.stacked import N_CHANNELS, triple_labels
     from gankit.metrics.stacked import StackedModes
 
-    metric, ambiguous, tops = StackedModes(extractor), 0, []
+    metric, ambiguous, tops, ink = StackedModes(extractor), 0, [], 0.0
     z = prior.sample(n, seed=seed)
     with torch.no_grad():
         for chunk in z.split(250):  # small chunks: the classifier's activations stay in cache
@@ -122,12 +129,14 @@ def score_checkpoint(G, prior, extractor, n: int, seed: int) -> dict[str, Any]:
             top, digit = prob.max(dim=1)
             ambiguous += int((top < AMBIGUOUS).sum())
             tops.append(top)
+            ink += float(((x + 1) / 2).mean(dim=(2, 3)).sum())
             metric.update_labels(triple_labels(digit.reshape(-1, N_CHANNELS)))
     r = metric.compute()
     d = r.decomposition()
     return {"modes": r.modes_covered, "kl": r.kl, "kl_marginal": d.marginal_kl, "kl_dependence": d.dependence,
             "kl_channels": list(d.channel_kl), "marginals": [list(m) for m in d.marginals],
-            "ambiguous": ambiguous / (N_CHANNELS * n), "top_median": float(torch.cat(tops).median())}
+            "ambiguous": ambiguous / (N_CHANNELS * n), "top_median": float(torch.cat(tops).median()),
+            "ink": ink / (N_CHANNELS * n)}
 
 
 def real_reference(dataset, extractor, n: int, seed: int, split: str = "val") -> dict[str, Any]:
@@ -138,15 +147,18 @@ def real_reference(dataset, extractor, n: int, seed: int, split: str = "val") ->
 
     r, accuracy = real_stacked_modes(dataset, split, n, seed, extractor)
     d = r.decomposition()
+    x = dataset.digits[split].float_x()
     with torch.no_grad():
-        top = torch.softmax(extractor.net(dataset.digits[split].float_x()), dim=1).max(dim=1).values
+        top = torch.softmax(extractor.net(x), dim=1).max(dim=1).values
     return {"modes": r.modes_covered, "kl": r.kl, "kl_marginal": d.marginal_kl, "kl_dependence": d.dependence,
             "kl_channels": list(d.channel_kl), "marginals": [list(m) for m in d.marginals],
             "ambiguous": float((top < AMBIGUOUS).double().mean()), "top_median": float(top.median()),
+            "ink": float(((x + 1) / 2).mean()),
             "channel_accuracy": accuracy}
 
 
-def ablate(label: str, steps: int, every: int, n_train: int, seed: int, n: int) -> dict[str, Any]:
+def ablate(label: str, steps: int, every: int, n_train: int, seed: int, n: int,
+           save_g: Path | None = None) -> dict[str, Any]:
     """Train one ablation; score G_ema at every checkpoint (and G at the last) on val. CPU time is the
     process time of training alone (one thread), then of scoring."""
     import copy
@@ -173,6 +185,9 @@ def ablate(label: str, steps: int, every: int, n_train: int, seed: int, n: int) 
         dataset = build_dataset(cfg.data)
         curve = []
         paths = list_checkpoints(result.run_dir / "checkpoints")
+        if save_g is not None:  # the last G_ema, for a look at its samples after the run
+            save_g.mkdir(parents=True, exist_ok=True)
+            torch.save(load_checkpoint(paths[-1]).prefixed("G_ema"), save_g / f"{label}-s{seed}-{steps}.pt")
         for path in paths:
             ckpt = load_checkpoint(path)
             step = int(ckpt.meta["step"])
@@ -297,6 +312,7 @@ def main() -> None:
                     f"({', '.join(ABLATIONS)}); --steps (default 3000), --every, --n-train (default 25600), --n")
     ap.add_argument("--every", type=int, default=1000, help="--ablation: checkpoint (and score) every this many steps")
     ap.add_argument("--n", type=int, default=26_000, help="--ablation: samples scored per checkpoint")
+    ap.add_argument("--save-g", type=Path, default=None, help="--ablation: keep each run's last G_ema weights here")
     args = ap.parse_args()
     if args.ablation:
         import torch
@@ -305,7 +321,7 @@ def main() -> None:
         for label in [c for c in args.ablation.split(",") if c]:
             if label not in ABLATIONS:
                 raise SystemExit(f"--ablation: unknown {label!r}; choose from {', '.join(ABLATIONS)}")
-            r = ablate(label, args.steps or 3000, args.every, args.n_train or 25_600, args.seed, args.n)
+            r = ablate(label, args.steps or 3000, args.every, args.n_train or 25_600, args.seed, args.n, args.save_g)
             with ABLATION_RESULTS.open("a") as f:
                 f.write(json.dumps(r) + "\n")
             print(f"{label}: train {r['cpu_train_s'] / 60:.1f} CPU-min, total {r['cpu_total_s'] / 60:.1f}", flush=True)
