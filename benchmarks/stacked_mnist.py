@@ -76,6 +76,7 @@ def register_wide_d_nets() -> None:
 
         NETS.register(f"dcgan-d{d_width}", f"DCGAN G (net.width) with a width-{d_width} DCGAN D")(build)
 ABLATION_RESULTS = RESULTS.with_name("stacked_mnist_ablation.jsonl")
+COST_RESULTS = RESULTS.with_name("stacked_mnist_cost.jsonl")
 AMBIGUOUS = 0.9  # a channel whose top class probability is below this counts as an ambiguous digit
 PUBLISHED = [
     ("DCGAN (VEEGAN Table 2)", "99", "3.4"),
@@ -204,6 +205,78 @@ def ablate(label: str, steps: int, every: int, n_train: int, seed: int, n: int,
             "curve": curve, "real": real, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
+def paper_nets(z_dim: int = 100, width: int = 64, pack: int = 2):
+    """G and D of the PacGAN Stacked MNIST code (carpedm20's DCGAN at 28 px, gf_dim = df_dim = 64, 5x5
+    kernels, stride 2, batch norm in G and in D's inner layers), rebuilt here only to time one iteration."""
+    from torch import nn
+
+    def up(i, o, op):
+        return [nn.ConvTranspose2d(i, o, 5, 2, 2, output_padding=op), nn.BatchNorm2d(o), nn.ReLU()]
+
+    G = nn.Sequential(nn.Linear(z_dim, width * 8 * 2 * 2), nn.Unflatten(1, (width * 8, 2, 2)), nn.BatchNorm2d(width * 8),
+                      nn.ReLU(), *up(width * 8, width * 4, 1), *up(width * 4, width * 2, 0), *up(width * 2, width, 1),
+                      nn.ConvTranspose2d(width, 3, 5, 2, 2, output_padding=1), nn.Tanh())  # 2 -> 4 -> 7 -> 14 -> 28
+    layers, c = [], 3 * pack
+    for i, o in enumerate((width, width * 2, width * 4, width * 8)):
+        layers += [nn.Conv2d(c, o, 5, 2, 2)] + ([nn.BatchNorm2d(o)] if i else []) + [nn.LeakyReLU(0.2)]
+        c = o
+    D = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * 2 * 2, 1))  # 28 -> 14 -> 7 -> 4 -> 2
+    return G, D
+
+
+def time_iteration(G, D, pack: int, batch: int = 64, g_steps: int = 1, z_dim: int = 100, reps: int = 10) -> float:
+    """CPU seconds (process time, this thread count) of one training iteration: one D step on ``batch``
+    real and ``batch`` fake packs, then ``g_steps`` G steps; the non-saturating loss, Adam."""
+    import torch
+    import torch.nn.functional as F
+
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999)), torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    real = torch.rand(batch, 3 * pack, 28, 28) * 2 - 1
+
+    def fake():
+        return G(torch.rand(batch * pack, z_dim) * 2 - 1).reshape(batch, 3 * pack, 28, 28)
+
+    def step():
+        d = D(torch.cat([real, fake().detach()]))
+        loss = F.softplus(-d[:batch]).mean() + F.softplus(d[batch:]).mean()
+        opt_d.zero_grad(); loss.backward(); opt_d.step()
+        for _ in range(g_steps):
+            loss = F.softplus(-D(fake())).mean()
+            opt_g.zero_grad(); loss.backward(); opt_g.step()
+
+    for _ in range(2):
+        step()
+    t = time.process_time()
+    for _ in range(reps):
+        step()
+    return (time.process_time() - t) / reps
+
+
+def paper_cost() -> dict[str, Any]:
+    """One-thread CPU cost of gankit's pack2 iteration and of the PacGAN code's (nets above, 1 D + 2 G steps,
+    pack 2), and the CPU-hours of the PacGAN schedule: 50 epochs of 128,000 triples / 64 = 100,000 iterations."""
+    import torch
+
+    from gankit.data.stacked import load_stacked_mnist
+    from gankit.nets import build_nets
+    from gankit.plugins import load_config
+    from gankit.regularizers import packed_info
+
+    torch.set_num_threads(1)
+    cfg = load_config(preset="mnist5k", overrides=["data.name=stacked-mnist", "reg.pack=2"])
+    info = load_stacked_mnist(n_train=64, n_eval=64).info
+    G, _ = build_nets(cfg.net, info)
+    _, D = build_nets(cfg.net, packed_info(info, 2))
+    pG, pD = paper_nets()
+    # gankit: batch_size 64 samples = 32 packs of 2; the PacGAN code: 64 packs of 2 (128 samples) per batch
+    ours, paper = time_iteration(G, D, 2, batch=32, g_steps=1), time_iteration(pG, pD, 2, batch=64, g_steps=2)
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    return {"gankit_s_per_step": ours, "paper_s_per_iteration": paper,
+            "params": {"gankit_G": count(G), "gankit_D": count(D), "paper_G": count(pG), "paper_D": count(pD)},
+            "paper_cpu_hours": paper * 100_000 / 3600, "gankit_10k_cpu_hours": ours * 10_000 / 3600,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
 def report() -> str:
     newest: dict[str, dict[str, Any]] = {}
     if RESULTS.exists():
@@ -313,7 +386,15 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1000, help="--ablation: checkpoint (and score) every this many steps")
     ap.add_argument("--n", type=int, default=26_000, help="--ablation: samples scored per checkpoint")
     ap.add_argument("--save-g", type=Path, default=None, help="--ablation: keep each run's last G_ema weights here")
+    ap.add_argument("--paper-cost", action="store_true", help="time one iteration of gankit's pack2 recipe and of "
+                    "the PacGAN code's nets (one thread) and record the CPU-hours of the paper's schedule")
     args = ap.parse_args()
+    if args.paper_cost:
+        r = paper_cost()
+        with COST_RESULTS.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(json.dumps(r, indent=1))
+        return
     if args.ablation:
         import torch
 
