@@ -366,7 +366,22 @@ def ablation_report() -> str:
             + (f", median {real['top_median']:.2f}" if "top_median" in real else "") + "). A histogram of N samples of the exact uniform law has expected "
             f"KL about (1000 - 1) / (2N) = {999 / (2 * n):.4f}, nearly all of it in the dependence term ((1000 - 1 - "
             f"3 x 9) / (2N) = {972 / (2 * n):.4f}): that is the floor of every row, real data included.\n\n"
-            + FINDINGS)
+            + cost_report() + FINDINGS)
+
+
+def cost_report() -> str:
+    """The newest --paper-cost record, as one paragraph."""
+    if not COST_RESULTS.exists():
+        return ""
+    r = json.loads(COST_RESULTS.read_text().splitlines()[-1])
+    n = r["params"]
+    return (f"Cost (`--paper-cost`, one thread, process time on the shared machine): gankit's pack2 step (G {n['gankit_G']:,} "
+            f"parameters, D {n['gankit_D']:,}; 32 packs of 2) takes {r['gankit_s_per_step']:.3f} CPU-s, so its 10,000 steps "
+            f"{r['gankit_10k_cpu_hours'] * 60:.0f} CPU-min. One iteration of the PacGAN code's recipe (carpedm20 DCGAN at "
+            f"28 px: G {n['paper_G']:,}, D {n['paper_D']:,} parameters; 64 packs of 2; one D step and two G steps) takes "
+            f"{r['paper_s_per_iteration']:.2f} CPU-s, {r['paper_s_per_iteration'] / r['gankit_s_per_step']:.0f}x gankit's step, "
+            f"and its schedule (50 epochs x 128,000 triples / 64 = 100,000 iterations) {r['paper_cpu_hours']:.0f} CPU-hours: "
+            f"{r['paper_cpu_hours'] / r['gankit_10k_cpu_hours']:.0f}x gankit's 10,000-step run.\n\n")
 
 
 FINDINGS = ""  # written from the measurements above (see the module docstring)
