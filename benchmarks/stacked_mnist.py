@@ -422,9 +422,10 @@ same step: 888 modes, KL 1.15.
 3. *G's channel images are not clean digits to the scorer, and the scorer is faithful on real digits.* Real
 validation triples score KL 0.020, the sampling floor (classifier channel accuracy 99.6 %, marginal term 0.001).
 Nearly all generated channel images get a top class probability below 0.9 (median 0.34-0.41, with and without
-packing) against 49 % (median 0.90) of real digits, with as much ink as real ones (mean pixel 0.14 vs 0.13), and the digits G over-produces are those the classifier gives to
-unclear images: on degraded real digits it answers 8 for 37 % of two-digit blends (3: 15 %, 2: 13 %) and 38 % of
-blurred ones. The uneven marginals are G's per-channel digit quality at this training length, read through
+packing) against 49 % (median 0.90) of real digits, with as much ink as real ones (mean pixel 0.14 vs 0.13),
+and the digits G over-produces are those the classifier gives to unclear images: on degraded real digits it answers 8 for 37 % of two-digit blends (3: 15 %, 2: 13 %) and 38 % of
+blurred ones. Looked at (the pack2-lr5e-4 G_ema at step 3,000, kept with --save-g), most channels are broken,
+blotchy strokes in which only some digits can be read. The uneven marginals are G's per-channel digit quality at this training length, read through
 the classifier; not a fault of the scorer and not a missing combination of digits.
 4. *D's capacity is not what holds it back at this length.* gankit's D (two conv layers, width 32) has 1/20
 of G's parameters; the PacGAN code's D has about as many as its G, and Unrolled GAN / PacGAN Table 3 see
