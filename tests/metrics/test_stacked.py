@@ -9,7 +9,7 @@ from gankit.data.stacked import draw_triples, make_stacked, stack
 from gankit.errors import GankitError
 from gankit.metrics.extractor import load_extractor
 from gankit.metrics.quality import evaluate_generator
-from gankit.metrics.stacked import StackedModes, histogram_kl, real_stacked_modes, stacked_report
+from gankit.metrics.stacked import StackedModes, histogram_kl, kl_decomposition, real_stacked_modes, stacked_report
 from gankit.sampling import LatentPrior
 
 N = 120
@@ -58,6 +58,48 @@ def test_kl_of_an_unequal_histogram_and_of_nothing():
     assert histogram_kl(torch.zeros(1000)) == math.inf
 
 
+def _kl_to_uniform(m):
+    p = [c / sum(m) for c in m]
+    return sum(q * math.log(q * len(p)) for q in p if q > 0)
+
+
+def test_independent_channels_have_no_dependence_and_kl_is_the_sum_of_marginal_kls():
+    m = [torch.tensor(c, dtype=torch.float64) for c in ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5] * 9 + [0],
+                                                         [1, 1, 1, 1, 1, 3, 3, 3, 3, 3])]
+    counts = (m[0][:, None, None] * m[1][None, :, None] * m[2][None, None, :]).flatten()  # bin d1*100+d2*10+d3
+    d = kl_decomposition(counts)
+    expected = [_kl_to_uniform(c.tolist()) for c in m]
+    assert d.channel_kl == pytest.approx(expected, abs=1e-12)
+    assert expected[1] == pytest.approx(math.log(10 / 9), abs=1e-15)
+    assert d.dependence == pytest.approx(0.0, abs=1e-12)
+    assert d.kl == pytest.approx(sum(expected), abs=1e-12) and d.kl == pytest.approx(histogram_kl(counts), abs=1e-12)
+    for c in range(3):
+        assert d.marginals[c] == pytest.approx((m[c] / m[c].sum()).tolist(), abs=1e-15)
+
+
+def test_three_equal_channels_are_all_dependence():
+    counts = torch.zeros(1000)
+    counts[torch.arange(10) * 111] = 7  # (d, d, d): every channel uniform, the triple fixed by one digit
+    d = kl_decomposition(counts)
+    assert d.channel_kl == pytest.approx((0.0, 0.0, 0.0), abs=1e-12)
+    assert d.dependence == pytest.approx(2 * math.log(10), abs=1e-12)  # H(p1)+H(p2)+H(p3)-H(p) = 3 log 10 - log 10
+    assert d.kl == pytest.approx(math.log(100), abs=1e-12) and d.marginal_kl == pytest.approx(0.0, abs=1e-12)
+
+
+def test_decomposition_adds_up_on_any_histogram_and_refuses_other_sizes():
+    counts = torch.randint(0, 50, (1000,), generator=torch.Generator().manual_seed(0)).double()
+    counts[:300] = 0
+    d = kl_decomposition(counts)
+    assert d.kl == pytest.approx(histogram_kl(counts), abs=1e-12)
+    assert d.marginal_kl + d.dependence == pytest.approx(d.kl, abs=1e-12) and d.dependence > 0
+    # d1 is the hundreds digit: the channel-0 marginal sums blocks of 100 bins
+    assert d.marginals[0][0] == pytest.approx(0.0) and d.marginals[0][9] == pytest.approx(
+        float(counts[900:].sum() / counts.sum()), abs=1e-15)
+    assert kl_decomposition(torch.zeros(1000)).kl == math.inf
+    with pytest.raises(ValueError, match="1000 bins"):
+        kl_decomposition(torch.ones(999))
+
+
 def test_labels_out_of_range_are_refused():
     with pytest.raises(ValueError, match="0..999"):
         StackedModes(extractor=object()).update_labels(torch.tensor([1000]))
@@ -84,6 +126,10 @@ def test_replaying_real_samples_covers_what_the_data_covers(stacked, extractor):
     v = report.values
     assert v["modes_covered"] == v["real_modes_covered"] == real.modes_covered
     assert v["kl"] == v["real_kl"] == real.kl
+    assert v["kl_marginal"] == v["real_kl_marginal"] and v["kl_dependence"] == v["real_kl_dependence"]
+    assert v["kl_marginal"] + v["kl_dependence"] == pytest.approx(v["kl"], abs=1e-12)
+    assert len(v["digit_shares"]) == 30 and sum(v["digit_shares"][10:20]) == pytest.approx(1.0)
+    assert f"= marginal {v['kl_marginal']:.4f}" in report.lines()[0]
     assert report.fingerprint["extractor_sha256"] == extractor.sha256 and report.fingerprint["n_generated"] == N
 
 
