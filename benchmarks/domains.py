@@ -49,6 +49,8 @@ ABLATIONS = {
     "wide-d": ("the first recipe, domain classifier 1024-1024-1 (the paper's SVHN one)", 1200,
                [*ADAM, "model.params.domain_hidden=1024", "model.params.domain_layers=2"]),
     "adam-beta0.5": ("the first recipe, Adam betas (0.5, 0.999)", 1200, [*ADAM, "train.betas=[0.5, 0.999]"]),
+    "adam-beta0.5-linear": ("Adam betas (0.5, 0.999), lr decayed linearly to 0 over the run (train.lr_decay=linear)",
+                            1200, [*ADAM, "train.betas=[0.5, 0.999]", "train.lr_decay=linear"]),
     "adam-beta0": ("the first recipe, Adam betas (0.0, 0.999)", 1200, [*ADAM, "train.betas=[0.0, 0.999]"]),
     "batchnorm": ("the first recipe, batch normalisation after F's convolutions (not the paper's)", 1200,
                   [*ADAM, "model.params.batchnorm=true"]),
