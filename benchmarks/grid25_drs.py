@@ -31,8 +31,9 @@ HERE = Path(__file__).resolve().parent
 VARIANTS: dict[str, dict] = {
     "exact-1000": {"calibration_steps": 1000, "gamma_quantile": None},
     "exact-3000": {"calibration_steps": 3000, "gamma_quantile": None},
+    "exact-5000": {"calibration_steps": 5000, "gamma_quantile": None},
+    "exact-1000-lr1e-3": {"calibration_steps": 1000, "gamma_quantile": None, "lr": 1e-3},
     "q0.95-1000": {"calibration_steps": 1000, "gamma_quantile": 0.95},
-    "q0.99-1000": {"calibration_steps": 1000, "gamma_quantile": 0.99},
     "q0.95-3000": {"calibration_steps": 3000, "gamma_quantile": 0.95},
 }
 QUIET = ["train.tensorboard=false", "train.checkpoint_every=0", "train.sample_every=0", "train.log_every=1000000",

@@ -51,10 +51,9 @@ CANDIDATES: dict[str, list[str]] = {
     "d2-lr2e-4": ["train.d_steps=2", "train.lr_g=2e-4", "train.lr_d=2e-4", "train.betas=[0.5,0.9]"],
     "d1-lr5e-4": ["train.d_steps=1", "train.lr_g=5e-4", "train.lr_d=5e-4", "train.betas=[0.5,0.9]"],
     "w64": ["net.width=64"],
-    "layer-norm": ["net.d_norm=layer"],
-    "layer-norm-d1-lr2e-4": ["net.d_norm=layer", "train.d_steps=1", "train.lr_g=2e-4", "train.lr_d=2e-4",
+    "layer-norm": ["net.params.d_norm=layer"],
+    "layer-norm-d1-lr2e-4": ["net.params.d_norm=layer", "train.d_steps=1", "train.lr_g=2e-4", "train.lr_d=2e-4",
                              "train.betas=[0.5,0.9]"],
-    "batch-norm": ["net.d_norm=batch"],
     "new-preset": None,  # the preset file as it is now, without OLD
 }
 QUIET = ["train.checkpoint_every=0", "train.sample_every=0", "train.log_every=100", "train.tensorboard=false",
