@@ -92,7 +92,9 @@ class BodyHeadDiscriminator(nn.Module):
 
 
 class DCGANParams(Strict):
-    """``net.params`` of dcgan."""
+    """``net.params`` of dcgan. Read where the pair is built by :func:`gankit.nets.build_nets` (model gan and
+    the families that call it); families that assemble their own D from the DCGAN layout (cgan, acgan, cogan)
+    do not read net.params."""
 
     d_norm: Literal["none", "layer"] = "none"
     """Normalisation of D after every convolution but the first: none, or layer (per sample, so gradient
