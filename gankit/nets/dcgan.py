@@ -5,7 +5,10 @@ and the final one of D: 28 -> 14 -> 7 (two up-sampling stages), 32 -> 16 -> 8 ->
 64 -> ... -> 4 (four), 8 -> 4 (one). Channels double each time the resolution halves, starting from
 ``width`` at full resolution. G uses BatchNorm and ReLU with a tanh output (data is in [-1, 1]);
 D uses LeakyReLU(0.2) and no normalisation, so that per-sample penalties (gradient penalty, R1)
-stay per-sample.
+stay per-sample; ``net.params.d_norm=layer`` adds a layer normalisation (over channels and pixels of each
+sample, with a learned scale and shift per channel) after every convolution but the first, the critic
+normalisation that Gulrajani et al. (2017, section 4) recommend in place of batch norm, which would couple
+the samples of a batch and so break the per-sample gradient penalty. Batch norm is not offered for D.
 
 The same stacks serve volumes (``dims=3``, gankit/nets/voxel.py): ``layout`` = (stages, base side) is then
 given by the caller instead of derived from an image side.
@@ -13,9 +16,12 @@ given by the caller instead of derived from an image side.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
+from gankit.config import Strict
 from gankit.data.base import DataInfo
 from gankit.errors import ConfigError
 from gankit.registry import NETS
@@ -85,13 +91,25 @@ class BodyHeadDiscriminator(nn.Module):
         return (score, f) if with_features else score
 
 
+class DCGANParams(Strict):
+    """``net.params`` of dcgan. Read where the pair is built by :func:`gankit.nets.build_nets` (model gan and
+    the families that call it); families that assemble their own D from the DCGAN layout (cgan, acgan, cogan)
+    do not read net.params."""
+
+    d_norm: Literal["none", "layer"] = "none"
+    """Normalisation of D after every convolution but the first: none, or layer (per sample, so gradient
+    penalties stay per-sample; WGAN-GP's recommendation for critics)."""
+
+
 class DCGANDiscriminator(BodyHeadDiscriminator):
     """images (N, C, S, S) -> one unnormalised score per image (N,); ``features`` + ``head``.
 
-    ``D(x, with_features=True)`` returns (score, features): the input of the head, from the same pass."""
+    ``D(x, with_features=True)`` returns (score, features): the input of the head, from the same pass.
+    ``norm="layer"``: GroupNorm with one group (a layer norm over channels and pixels, one scale and shift
+    per channel) after every convolution but the first."""
 
     def __init__(self, channels: int, image_size: int, width: int, dims: int = 2,
-                 layout: tuple[int, int] | None = None) -> None:
+                 layout: tuple[int, int] | None = None, norm: str = "none") -> None:
         super().__init__()
         stages, base = layout or stages_for(image_size)
         conv = _LAYERS[dims][1]
@@ -99,7 +117,10 @@ class DCGANDiscriminator(BodyHeadDiscriminator):
         c_in = channels
         for i in range(stages):
             c_out = width * 2**i
-            layers += [conv(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            layers.append(conv(c_in, c_out, 4, 2, 1))
+            if norm == "layer" and i > 0:
+                layers.append(nn.GroupNorm(1, c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
         self.body = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(c_in * base**dims, 1)
@@ -112,6 +133,10 @@ def build_dcgan(cfg, info: DataInfo) -> tuple[nn.Module, nn.Module]:
         raise ConfigError(f"net.name: dcgan is for images, but {info.name!r} holds vectors; use net.name=mlp")
     if info.shape[1] != info.shape[2]:
         raise ConfigError(f"data.image_size: dcgan needs square images, {info.name!r} has {info.shape[1:]}")
+    p = DCGANParams(**cfg.params)  # already checked by build_nets
     G = DCGANGenerator(cfg.z_dim, info.channels, info.image_size, cfg.width)
-    D = DCGANDiscriminator(info.channels, info.image_size, cfg.width)
+    D = DCGANDiscriminator(info.channels, info.image_size, cfg.width, norm=p.d_norm)
     return G, D
+
+
+build_dcgan.params_schema = DCGANParams  # net.params is checked against it (gankit.nets.net_params)
