@@ -77,3 +77,22 @@ def save_results(path: Path | str, results: dict, section: str, render) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1))
     return write_section(section, render(results))
+
+
+def sweep(path: Path | str, results: dict, section: str, render, jobs, measure, line) -> dict:
+    """Measure every (name, seed, key) of ``jobs`` whose key is not yet in ``results["runs"]``, one at a
+    time in a shared temporary folder: ``measure(name, seed, tmp)`` -> the run's record, stored (and the
+    section rewritten) after each run, so an interrupted sweep resumes; ``line(name, seed, record)`` is
+    printed per run."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, seed, key in jobs:
+            if key in results.get("runs", {}):
+                continue
+            record = measure(name, seed, Path(tmp))
+            results.setdefault("runs", {})[key] = record
+            save_results(path, results, section, render)
+            print(line(name, seed, record), flush=True)
+    save_results(path, results, section, render)
+    return results

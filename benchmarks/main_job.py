@@ -21,12 +21,11 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, merge_runs, save_results  # noqa: E402
+from _report import load_results, merge_runs, save_results, sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RECIPES: dict[str, list[str]] = {
@@ -134,18 +133,11 @@ def main() -> None:
     unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
     if unknown:
         raise SystemExit(f"unknown recipe(s) {unknown}; choose from {', '.join(RECIPES)}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for recipe in args.recipes.split(","):
-            for seed in (int(s) for s in args.seeds.split(",")):
-                key = f"{recipe}/{seed}/{args.steps or ''}"
-                if key in res.get("runs", {}):
-                    continue
-                r = measure(recipe, seed, args.steps, Path(tmp))
-                res.setdefault("runs", {})[key] = r
-                save_results(cache, res, "main_job", render)
-                print(f"{recipe} seed {seed}: val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, "
-                      f"test FID {r['test_fid']:.2f} ({r['test_fid_rvr']:.2f}), {r['cpu_s']:.0f} CPU s", flush=True)
-    save_results(cache, res, "main_job", render)
+    jobs = [(recipe, seed, f"{recipe}/{seed}/{args.steps or ''}") for recipe in args.recipes.split(",")
+            for seed in (int(s) for s in args.seeds.split(","))]
+    sweep(cache, res, "main_job", render, jobs, lambda recipe, seed, tmp: measure(recipe, seed, args.steps, tmp),
+          lambda recipe, seed, r: f"{recipe} seed {seed}: val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, "
+                                  f"test FID {r['test_fid']:.2f} ({r['test_fid_rvr']:.2f}), {r['cpu_s']:.0f} CPU s")
 
 
 if __name__ == "__main__":

@@ -23,12 +23,11 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, save_results  # noqa: E402
+from _report import load_results, save_results, sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRESET = "mnist5k-wgan-gp"
@@ -163,19 +162,12 @@ def main() -> None:
     unknown = [c for c in args.candidates.split(",") if c not in CANDIDATES]
     if unknown:
         raise SystemExit(f"unknown candidate(s) {unknown}; choose from {', '.join(CANDIDATES)}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in args.candidates.split(","):
-            for seed in (int(s) for s in args.seeds.split(",")):
-                key = f"{name}/{seed}/{args.budget:g}"
-                if key in res.get("runs", {}):
-                    continue
-                r = measure(name, seed, args.budget, Path(tmp))
-                res.setdefault("runs", {})[key] = r
-                save_results(cache, res, "wgan_gp", render)
-                print(f"{name} seed {seed}: {r['steps']} G steps in {r['train_cpu_s']:.0f} CPU s, "
-                      f"val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, test FID {r['test_fid']:.2f} "
-                      f"({r['test_fid_rvr']:.2f})", flush=True)
-    save_results(cache, res, "wgan_gp", render)
+    jobs = [(name, seed, f"{name}/{seed}/{args.budget:g}") for name in args.candidates.split(",")
+            for seed in (int(s) for s in args.seeds.split(","))]
+    sweep(cache, res, "wgan_gp", render, jobs, lambda name, seed, tmp: measure(name, seed, args.budget, tmp),
+          lambda name, seed, r: f"{name} seed {seed}: {r['steps']} G steps in {r['train_cpu_s']:.0f} CPU s, "
+                                f"val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, test FID {r['test_fid']:.2f} "
+                                f"({r['test_fid_rvr']:.2f})")
 
 
 if __name__ == "__main__":
