@@ -165,6 +165,9 @@ def build_cgan(cfg, info: DataInfo, device) -> CGAN:
     params = parse_params(CGANParams, cfg.model.params, "model 'cgan'")
     prior, G, D = conditional_nets(cfg, info, "cgan", params.g_every_layer)
     if params.conditioning == "concat":
+        if cfg.net.params.get("d_norm", "none") != "none":
+            raise ConfigError("net.params.d_norm: conditioning=concat builds its own D, without normalisation; "
+                              "drop it or set model.params.conditioning=projection")
         D = ConcatDiscriminator(cfg.net.name, info, cfg.net.width, cfg.net.depth, params.d_every_layer, params.d_hidden)
     else:
         if params.d_every_layer or params.d_hidden:

@@ -247,6 +247,10 @@ def check_data(cfg, info: DataInfo, p: CoGANParams) -> str:
     if cfg.net.name != "dcgan":
         raise ConfigError(f"net.name: cogan builds its coupled nets from the DCGAN layout (net.width, net.z_dim); "
                           f"set net.name=dcgan, not {cfg.net.name}")
+    if cfg.net.params:
+        key = sorted(cfg.net.params)[0]
+        raise ConfigError(f"net.params.{key}: cogan builds its coupled nets itself and reads no net.params; "
+                          f"drop it")
     if p.class_weight > 0 and (second != TARGET_FIELD or info.num_classes < 2):
         raise ConfigError(f"model.params.class_weight: the classifier is CoGAN's domain adaptation and needs a "
                           f"two-domain dataset with labelled source images (mnist5k-to-mnistm, digits28-to-mnist5k, "

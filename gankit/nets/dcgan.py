@@ -93,8 +93,8 @@ class BodyHeadDiscriminator(nn.Module):
 
 class DCGANParams(Strict):
     """``net.params`` of dcgan. Read where the pair is built by :func:`gankit.nets.build_nets` (model gan and
-    the families that call it); families that assemble their own D from the DCGAN layout (cgan, acgan, cogan)
-    do not read net.params."""
+    the families that call it, acgan and the projection cgan included); the families that assemble their own
+    D (the concat cgan, cogan) refuse a d_norm they would not apply, with one line."""
 
     d_norm: Literal["none", "layer"] = "none"
     """Normalisation of D after every convolution but the first: none, or layer (per sample, so gradient

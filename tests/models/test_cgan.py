@@ -163,6 +163,18 @@ def test_cgan_resumes_bitwise(conditioning, tmp_path):
                       "objective.name=hinge", "train.steps=8"), tmp_path)
 
 
+def test_d_norm_is_applied_by_projection_and_acgan_and_refused_by_concat():
+    mnist = DataInfo("mnist5k", "image", (1, 28, 28), 10)  # two conv stages: a norm after the second
+    for model in ("model.params.conditioning=projection", "model=acgan"):
+        built = build_model(tiny("model=cgan", model, "net.params.d_norm=layer"), mnist, "cpu")
+        assert any(isinstance(m, torch.nn.GroupNorm) for m in built.nets["D"].modules())
+    with pytest.raises(ConfigError, match=r"^net.params.d_norm: conditioning=concat builds its own D") as err:
+        build_model(tiny("model=cgan", "model.params.conditioning=concat", "net.params.d_norm=layer"), DIGITS, "cpu")
+    assert "\n" not in str(err.value)
+    plain = build_model(tiny("model=cgan", "model.params.conditioning=concat", "net.params.d_norm=none"), mnist, "cpu")
+    assert not any(isinstance(m, torch.nn.GroupNorm) for m in plain.nets["D"].modules())
+
+
 def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"^model.params.conditioning: .*'concat' or 'projection'"):
         build_model(tiny("model=cgan", "model.params.conditioning=sideways"), DIGITS, "cpu")

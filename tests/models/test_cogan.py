@@ -209,6 +209,7 @@ def test_a_generator_that_is_the_transform_agrees_exactly(negative):
     ("model.params.shared_layers=2", "model.params.shared_layers"),
     ("model.params.class_weight=1", "model.params.class_weight"),  # not a two-domain (labelled source) dataset
     ("net.name=mlp", "net.name"),
+    ("net.params.d_norm=layer", "net.params.d_norm"),  # the coupled nets would not apply it
 ])
 def test_bad_params_are_one_line_naming_the_key(negative, override, key):
     with pytest.raises(ConfigError) as err:
