@@ -165,6 +165,9 @@ def _samples(model: Model, G: nn.Module, cfg: Config, n: int, seed: int, device,
     return model.sample(n, seed, device, G=G, y=torch.full((n,), label, dtype=torch.long))
 
 
+TRANSLATE_CHUNK = 256  # images read and translated at a time by translate()
+
+
 def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int | None = 0, ema: bool = False,
               device: str | torch.device = "cpu") -> list[Path]:
     """Apply a trained pix2pix run's G to an image file or a folder of images; the twin of ``gankit translate``.
@@ -172,8 +175,10 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
     Each image is read as the run's inputs were (grey images are repeated to RGB for a 3-channel G; a
     colour image for a 1-channel G is an error), center-cropped and resized to G's input side, translated
     with dropout masks seeded by ``seed`` (None: no dropout) and written to ``out/NAME.png``. Returns the
-    paths written. Bad input (no such file, no images, an unreadable image, a run that is not pix2pix) is
-    a :class:`GankitError` naming it.
+    paths written. Bad input (no such file, no images, an unreadable image, a run that is not pix2pix, two
+    inputs that would write the same NAME.png) is a :class:`GankitError` naming it, raised before anything
+    is written. A folder is read and translated ``TRANSLATE_CHUNK`` images at a time (memory does not grow
+    with the folder), with the masks the whole folder would get at once.
 
     Example::
 
@@ -195,6 +200,12 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
             raise GankitError(f"--input: {source} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     else:
         paths = [source]
+    stems: dict[str, Path] = {}
+    for p in paths:
+        if p.stem in stems:
+            raise GankitError(f"--input: {stems[p.stem].name} and {p.name} would both be written as {p.stem}.png; "
+                              "rename one")
+        stems[p.stem] = p
     cfg, model, ckpt = load_run(run_dir, device)
     if not hasattr(model, "translate"):
         raise GankitError(f"{run_dir}: this run's model is {cfg.model.name!r}; translate applies the G of a "
@@ -202,22 +213,23 @@ def translate(run_dir: str | Path, input: str | Path, out: str | Path, seed: int
     G = pick_generator(model, ckpt, ema)
     channels, side = model.source.inputs.shape[1], model.source.inputs.shape[-1]
     reader = FolderImages(paths, rgb=channels == 3, image_size=side, shape=())
-    images = []
-    for i, path in enumerate(paths):
-        image = reader.read(i)
-        if image.shape[0] != channels:
-            raise GankitError(f"{path}: a {image.shape[0]}-channel image, but this run's G takes {channels}-channel "
-                              "(grey) images; convert it to greyscale first")
-        images.append(image)
-    outputs = model.translate(torch.stack(images), seed=seed, G=G)
-    pixels = ((outputs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    for i, path in enumerate(paths):  # every input is checked before anything is written
+        got = reader.read(i).shape[0]
+        if got != channels:
+            raise GankitError(f"{path}: a {got}-channel image, but this run's G takes {channels}-channel (grey) "
+                              "images; convert it to greyscale first")
+    gen = None if seed is None else torch.Generator().manual_seed(seed)
     written = []
     with writing(folder):
         folder.mkdir(parents=True, exist_ok=True)
-        for path, pix in zip(paths, pixels):
-            target = folder / f"{path.stem}.png"
-            Image.fromarray(pix[..., 0] if pix.shape[-1] == 1 else pix).save(target)
-            written.append(target)
+        for start in range(0, len(paths), TRANSLATE_CHUNK):  # memory bounded by the chunk, not the folder
+            chunk = range(start, min(start + TRANSLATE_CHUNK, len(paths)))
+            outputs = model.translate(torch.stack([reader.read(i) for i in chunk]), seed=gen, G=G)
+            pixels = ((outputs.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+            for i, pix in zip(chunk, pixels):
+                target = folder / f"{paths[i].stem}.png"
+                Image.fromarray(pix[..., 0] if pix.shape[-1] == 1 else pix).save(target)
+                written.append(target)
     return written
 
 

@@ -152,16 +152,19 @@ class Pix2Pix(Model):
         return StepResult(loss, stats)
 
     # -- translations ----------------------------------------------------------------------------------
-    def translate(self, x_a: torch.Tensor, seed: int | None = FIGURE_NOISE_SEED, G: torch.nn.Module | None = None,
-                  batch_size: int = 500) -> torch.Tensor:
+    def translate(self, x_a: torch.Tensor, seed: int | torch.Generator | None = FIGURE_NOISE_SEED,
+                  G: torch.nn.Module | None = None, batch_size: int = 500) -> torch.Tensor:
         """G's outputs (CPU float32) for inputs ``x_a`` in eval mode, with dropout masks seeded by ``seed``
-        (the paper's noise at test time; ``seed=None``: no dropout, the mean translation)."""
+        (the paper's noise at test time; ``seed=None``: no dropout, the mean translation). A generator
+        instead of a seed continues its stream: translating a set in chunks with one generator gives every
+        image the mask it gets when the set is translated at once (row i of the draw)."""
         G = G if G is not None else self.nets["G"]
         device = next(G.parameters()).device
         x_a = x_a.to(device)
         if seed is None or not self.source.noise_dim:
             return generate(G, x_a, batch_size)
-        return generate(G, (x_a, self.source.masks(len(x_a), torch.Generator().manual_seed(seed), device)), batch_size)
+        gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
+        return generate(G, (x_a, self.source.masks(len(x_a), gen, device)), batch_size)
 
     def sample_grid(self, n: int, seed: int, device: torch.device | str = "cpu",
                     G: torch.nn.Module | None = None) -> torch.Tensor:

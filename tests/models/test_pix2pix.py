@@ -170,7 +170,7 @@ def _grey_pngs(folder: Path, n: int, side: int = 28) -> list[Path]:
     return paths
 
 
-def test_translate_writes_one_png_per_input_and_rejects_bad_input(tmp_path, capsys):
+def test_translate_writes_one_png_per_input_and_rejects_bad_input(tmp_path, capsys, monkeypatch):
     run = train(tiny_pix2pix("train.steps=2"), run_dir=tmp_path / "run", progress=False)
     paths = _grey_pngs(tmp_path / "in", 3)
     assert main(["translate", str(run.run_dir), "--input", str(tmp_path / "in"), "--out", str(tmp_path / "out")]) == 0
@@ -180,6 +180,13 @@ def test_translate_writes_one_png_per_input_and_rejects_bad_input(tmp_path, caps
     for p, w in zip(paths, want):
         got = np.asarray(Image.open(tmp_path / "out" / p.name))
         assert np.array_equal(got, w[0].numpy())
+    import gankit.api
+
+    monkeypatch.setattr(gankit.api, "TRANSLATE_CHUNK", 2)  # a folder in chunks: the same masks, the same files
+    assert main(["translate", str(run.run_dir), "--input", str(tmp_path / "in"), "--out", str(tmp_path / "out2")]) == 0
+    for p in paths:
+        chunked, whole = (np.asarray(Image.open(tmp_path / d / p.name)) for d in ("out2", "out"))
+        assert np.array_equal(chunked, whole)
     assert main(["translate", str(run.run_dir), "--input", str(paths[0]), "--out", str(tmp_path / "one")]) == 0
     assert (tmp_path / "one" / "e0.png").exists()
     Image.fromarray(np.zeros((28, 28, 3), np.uint8), "RGB").save(tmp_path / "colour.png")
@@ -194,6 +201,10 @@ def test_translate_writes_one_png_per_input_and_rejects_bad_input(tmp_path, caps
         assert main(["translate", *argv, "--out", str(tmp_path / "bad")]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
+    Image.open(paths[1]).save(tmp_path / "in" / "e1.jpg")  # e1.png and e1.jpg: one output name, nothing written
+    assert main(["translate", str(run.run_dir), "--input", str(tmp_path / "in"), "--out", str(tmp_path / "clash")]) == 2
+    assert "e1.jpg and e1.png would both be written as e1.png" in capsys.readouterr().err
+    assert not (tmp_path / "clash").exists()
     (tmp_path / "empty").mkdir()
     assert main(["translate", str(run.run_dir), "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "bad")]) == 2
     assert "holds no images" in capsys.readouterr().err
