@@ -96,3 +96,22 @@ def sweep(path: Path | str, results: dict, section: str, render, jobs, measure, 
             print(line(name, seed, record), flush=True)
     save_results(path, results, section, render)
     return results
+
+
+def child_cpu() -> float:
+    """User + system CPU seconds of this process's finished child processes (measure a run as a difference)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def spread(xs: list[float], detail: str = "range") -> str:
+    """One value as is; several as mean ± sample std, then (min, max) or, with ``detail="values"``, each one."""
+    import statistics
+
+    if len(xs) == 1:
+        return f"{xs[0]:.2f}"
+    tail = (f"min {min(xs):.2f}, max {max(xs):.2f}" if detail == "range"
+            else ", ".join(f"{x:.2f}" for x in xs))
+    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f} ({tail})"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, merge_runs, save_results, sweep  # noqa: E402
+from _report import child_cpu, load_results, merge_runs, save_results, spread, sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RECIPES: dict[str, list[str]] = {
@@ -47,10 +46,6 @@ RECIPES: dict[str, list[str]] = {
     "lr5e-4-bf16": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.precision=bf16", "train.steps=6400"],
 }
 
-
-def child_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def gankit(*args: str) -> subprocess.CompletedProcess:
@@ -77,11 +72,6 @@ def measure(recipe: str, seed: int, steps: int | None, root: Path) -> dict:
             "test_kid": test.get("kid"), "test_kid_rvr": test.get("kid_real_vs_real")}
 
 
-def _spread(xs: list[float]) -> str:
-    if len(xs) == 1:
-        return f"{xs[0]:.2f}"
-    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f} (min {min(xs):.2f}, max {max(xs):.2f})"
-
 
 def render(res: dict) -> str:
     runs = list(res.get("runs", {}).values())
@@ -103,9 +93,9 @@ def render(res: dict) -> str:
         lines.append(
             f"| {name} | {over} | {','.join(str(r['seed']) for r in rs)} | {rs[0]['steps']} "
             f"| {statistics.mean(r['cpu_s'] for r in rs) / 60:.1f} min "
-            f"| {_spread([r['val_fid'] - r['val_fid_rvr'] for r in rs])} "
-            f"| {_spread([r['test_fid'] - r['test_fid_rvr'] for r in rs])} "
-            f"| {_spread([r['test_fid'] for r in rs])} ({statistics.mean(r['test_fid_rvr'] for r in rs):.2f}) |")
+            f"| {spread([r['val_fid'] - r['val_fid_rvr'] for r in rs])} "
+            f"| {spread([r['test_fid'] - r['test_fid_rvr'] for r in rs])} "
+            f"| {spread([r['test_fid'] for r in rs])} ({statistics.mean(r['test_fid_rvr'] for r in rs):.2f}) |")
     lines += ["", "Rows are sorted by the validation gap (the choice); ± is the standard deviation over seeds."]
     for note in res.get("notes", []):
         lines += ["", note]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, save_results, sweep  # noqa: E402
+from _report import child_cpu, load_results, save_results, spread, sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRESET = "mnist5k-wgan-gp"
@@ -77,10 +76,6 @@ def child(run_dir: str, budget: float, sets: list[str]) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def child_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
 
 def measure(name: str, seed: int, budget: float, root: Path) -> dict:
     sets = (OLD + CANDIDATES[name] if CANDIDATES[name] is not None else []) + [f"seed={seed}"]
@@ -95,11 +90,6 @@ def measure(name: str, seed: int, budget: float, root: Path) -> dict:
     return {"candidate": name, "seed": seed, "budget_s": budget, "overrides": sets[:-1],
             "total_cpu_s": round(child_cpu() - cpu0, 1), **r}
 
-
-def _spread(xs: list[float]) -> str:
-    if len(xs) == 1:
-        return f"{xs[0]:.2f}"
-    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f} ({', '.join(f'{x:.2f}' for x in xs)})"
 
 
 def render(res: dict) -> str:
@@ -128,8 +118,8 @@ def render(res: dict) -> str:
         lines.append(
             f"| {name} | {over} | {key[1]:g} | {','.join(str(r['seed']) for r in rs)} "
             f"| {', '.join(str(r['steps']) for r in rs)} "
-            f"| {_spread([r['val_fid'] - r['val_fid_rvr'] for r in rs])} "
-            f"| {_spread([r['test_fid'] - r['test_fid_rvr'] for r in rs])} "
+            f"| {spread([r['val_fid'] - r['val_fid_rvr'] for r in rs], 'values')} "
+            f"| {spread([r['test_fid'] - r['test_fid_rvr'] for r in rs], 'values')} "
             f"| {statistics.mean(r['test_fid'] for r in rs):.2f} ({statistics.mean(r['test_fid_rvr'] for r in rs):.2f}) |")
     lines += ["", "Rows are grouped by budget and sorted by the mean validation gap (FID minus real-vs-real); "
               "± is the standard deviation over seeds, the per-seed values follow in brackets."]
