@@ -87,7 +87,12 @@ def ortho_jacobian_penalty(G: nn.Module, z: torch.Tensor, n_dirs: int = 4, metho
     """
     if P is None:
         P = random_axes(z.shape[1], n_dirs, n_latent, z.device)
-    J = jacobian_along(G, z, P, method, eps)
+    return weight * orthonormality_gap(jacobian_along(G, z, P, method, eps))
+
+
+def orthonormality_gap(J: torch.Tensor) -> torch.Tensor:
+    """``mean_n ||J_n^T J_n - I||_F^2`` of a batch of Jacobians ``J`` (N, out_dim, k): 0 exactly when every
+    J_n has orthonormal columns."""
     gram = J.transpose(1, 2) @ J                             # (N, k, k)
     eye = torch.eye(gram.shape[1], dtype=gram.dtype, device=gram.device)
-    return weight * (gram - eye).pow(2).sum(dim=(1, 2)).mean()
+    return (gram - eye).pow(2).sum(dim=(1, 2)).mean()

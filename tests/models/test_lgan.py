@@ -25,6 +25,7 @@ from gankit.models.lgan import (
     tangent_penalty,
     tangent_smoothness,
     tangents,
+    tangents_by_autodiff,
 )
 from gankit.plugins import load_config
 from tests.conftest import TINY_VECTOR
@@ -88,7 +89,7 @@ def test_the_jacobian_at_zero_is_the_networks_tangent_fields():
     torch.manual_seed(0)
     G = build_model(lgan(), DIGITS, "cpu").nets["G"].double()
     x = images(5)
-    J = tangents(G, x, K, scale=2.0) * 2.0                                 # (5, 64, 3)
+    J = tangents_by_autodiff(G, x, K, scale=2.0) * 2.0                     # (5, 64, 3)
     with torch.no_grad():
         h = G.up(G.mix(torch.cat([G.body(x), x.new_zeros(5, K)], 1)))
         T = G.fields(torch.cat([h, x], 1)).view(5, K, 64)
@@ -98,6 +99,23 @@ def test_the_jacobian_at_zero_is_the_networks_tangent_fields():
                           for i in range(K)], dim=2)
     torch.testing.assert_close(J, T.transpose(1, 2), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(J, fd, rtol=1e-6, atol=1e-7)
+    # the fast path (one forward of the fields at z = 0), also through the model's callable, is the same J,
+    # and so is its gradient w.r.t. G's weights
+    model = build_model(lgan(), DIGITS, "cpu").double()
+    G = model.nets["G"]
+
+    def jacobian_and_grads(fn, net):
+        G.zero_grad()
+        J = fn(net, x, K, 2.0)
+        J.pow(3).sum().backward()
+        return J.detach(), [p.grad.clone() for p in G.parameters()]
+
+    ref_J, ref_grads = jacobian_and_grads(tangents_by_autodiff, G)
+    for net in (G, model.G):  # the plain net and the callable the steps use
+        J, grads = jacobian_and_grads(tangents, net)
+        torch.testing.assert_close(J, ref_J, rtol=1e-12, atol=1e-12)
+        for a, b in zip(grads, ref_grads):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 # ------------------------------------------------------------------------------------ tangent penalty
