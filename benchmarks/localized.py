@@ -40,6 +40,7 @@ from _report import load_results, save_results
 
 import torch
 
+from gankit.api import load_run, pick_generator
 from gankit.data import build_dataset
 from gankit.engine.trainer import train
 from gankit.metrics.jacobian import effective_rank, jacobian_spectrum
@@ -122,13 +123,13 @@ def spectra_figure(res: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def part_classify(G, model, seed: int, steps: int, weight: float, T_all: torch.Tensor) -> dict:
+def part_classify(G, model, seed: int, steps: int, weight: float, T_all: torch.Tensor, split: str = "test") -> dict:
     cfg = load_config(preset="mnist5k-lgan", overrides=["data.labels=100", f"seed={seed}"])
     dataset = build_dataset(cfg.data)
-    out = {"seed": seed, "steps": steps, "smooth_weight": weight}
+    out = {"seed": seed, "steps": steps, "smooth_weight": weight, "split": split}
     for name, w in (("supervised", 0.0), ("smooth", weight)):
         r = train_tangent_classifier(cfg, G, model.local_dim, model.tangent_scale, steps, w, dataset=dataset,
-                                     train_tangents=T_all)
+                                     train_tangents=T_all, split=split)
         out[f"{name}_error"], out[f"{name}_seconds"] = r.test_error, r.seconds
         out["fingerprint"] = r.fingerprint
     return out
@@ -239,7 +240,10 @@ def main() -> None:
     ap.add_argument("--global-steps", type=int, default=3000, help="steps of the global DCGAN (preset mnist5k)")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--clf-steps", type=int, default=1000)
-    ap.add_argument("--smooth-weight", type=float, default=1.0)
+    ap.add_argument("--smooth-weights", default="1.0",
+                    help="weight of the smoothness term; several (comma-separated): chosen on the validation split")
+    ap.add_argument("--choose-seeds", default="0,1", help="seeds of the validation runs that choose the weight")
+    ap.add_argument("--runs", help="folder of the two mnist5k-lgan runs (kept; default: a temporary folder)")
     ap.add_argument("--notes", help="a paragraph added under the tables (e.g. the scale the run was cut to)")
     args = ap.parse_args()
     res = load_results(CACHE)
@@ -252,11 +256,10 @@ def main() -> None:
 
     parts, seeds = args.parts.split(","), [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        penalised = None
+        tmp = Path(args.runs) if args.runs else Path(tmp_name)
         if "lgan" in parts:
             res.setdefault("lgan", {})
-            res["lgan"]["penalty"], penalised = part_lgan(args.steps, 1.0, tmp, "penalty", args.extra)
+            res["lgan"]["penalty"], _ = part_lgan(args.steps, 1.0, tmp, "penalty", args.extra)
             save()
             res["lgan"]["no-penalty"], _ = part_lgan(args.steps, 0.0, tmp, "no-penalty", args.extra)
             save()
@@ -266,16 +269,31 @@ def main() -> None:
         if res.get("lgan"):
             spectra_figure(res, IMAGES / "lgan-spectra.png")
         if "classify" in parts:
-            if penalised is None:
-                raise SystemExit("--parts classify needs the lgan part in the same call (it uses its G_ema)")
+            if not (tmp / "penalty").is_dir():
+                raise SystemExit(f"--parts classify reads the penalised run {tmp / 'penalty'}: run --parts lgan "
+                                 "first (with the same --runs DIR), or in the same call")
+            cfg, model, ckpt = load_run(tmp / "penalty")
+            G = pick_generator(model, ckpt, ema=True)
             t0 = time.perf_counter()
-            m = penalised.model
-            T_all = training_tangents(penalised.G_ema, build_dataset(load_config(preset="mnist5k-lgan").data).train,
-                                      m.local_dim, m.tangent_scale)
+            T_all = training_tangents(G, build_dataset(cfg.data).train, model.local_dim, model.tangent_scale)
             res["tangents_seconds"] = time.perf_counter() - t0
+            weights = [float(w) for w in args.smooth_weights.split(",")]
+            weight = weights[0]
+            if len(weights) > 1:  # chosen on the validation split, never on test
+                choose = res.setdefault("choose", {})
+                for w in weights:
+                    for seed in [int(v) for v in args.choose_seeds.split(",")]:
+                        key = f"{w}/{seed}"
+                        if key not in choose:
+                            choose[key] = part_classify(G, model, seed, args.clf_steps, w, T_all, split="val")
+                            save()
+                            print(f"choose {key}: {choose[key]}", flush=True)
+                weight = min(weights, key=lambda w: statistics.mean(
+                    r["smooth_error"] for k, r in choose.items() if float(k.split("/")[0]) == w))
+                res["chosen_weight"] = weight
+            res["classify"] = {}
             for seed in seeds:
-                res.setdefault("classify", {})[str(seed)] = part_classify(penalised.G_ema, m, seed,
-                                                                          args.clf_steps, args.smooth_weight, T_all)
+                res["classify"][str(seed)] = part_classify(G, model, seed, args.clf_steps, weight, T_all)
                 save()
                 print(f"classify seed {seed}: {res['classify'][str(seed)]}", flush=True)
         if "spread" in parts:
