@@ -248,7 +248,7 @@ def edit(run_dir: str | Path, image: str | Path | None = None, index: int | None
         gankit.edit("runs/00000-digits-lgan-dcgan-nonsaturating", index=0, out="edit.png")
         gankit.edit("runs/00001-mnist5k-lgan-dcgan-nonsaturating", image="my_seven.png", ema=True)
     """
-    from gankit.models.lgan import LocalizedGAN, edit_grid
+    from gankit.models.lgan import LocalCharts, edit_grid
     from gankit.viz import save_image_grid
 
     if (image is None) == (index is None):
@@ -259,8 +259,8 @@ def edit(run_dir: str | Path, image: str | Path | None = None, index: int | None
         raise GankitError(f"--span: must be a finite number > 0, got {span}")
     out = check_output_file(out)
     cfg, model, ckpt = load_run(run_dir, device)
-    if not isinstance(model, LocalizedGAN):
-        raise GankitError(f"{run_dir}: this run's model is {cfg.model.name}, not lgan; gankit edit moves an image "
+    if not isinstance(model, LocalCharts):
+        raise GankitError(f"{run_dir}: this run's model is {cfg.model.name}, not lgan or lgan-ssl; gankit edit moves an image "
                           "along a Localized GAN's tangents (train one with --preset digits-lgan)")
     G = pick_generator(model, ckpt, ema)
     dataset = build_dataset(cfg.data)

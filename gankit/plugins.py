@@ -38,6 +38,7 @@ import gankit.models.infogan  # noqa: F401,E402
 import gankit.models.pix2pix  # noqa: F401,E402
 import gankit.models.dann  # noqa: F401,E402
 import gankit.models.lgan  # noqa: F401,E402
+import gankit.models.lgan_ssl  # noqa: F401,E402
 import gankit.data.captions  # noqa: F401,E402
 import gankit.models.stackgan  # noqa: F401,E402
 import gankit.models.gan3d  # noqa: F401,E402  (also registers the shapes3d / voxel-folder data and the voxel nets)

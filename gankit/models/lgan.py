@@ -286,7 +286,57 @@ def auto_tangent_scale(images: Split, local_dim: int, n: int = NN_IMAGES) -> flo
 # The model.
 
 
-class LocalizedGAN(GAN):
+class LocalCharts:
+    """What a family whose G is a local generator G(x, z) shares (mixed in before its
+    :class:`gankit.models.base.Model` class): G's callable taking the source's (x, z), this rank's share of
+    the (x, z) draw, the orthonormal-tangent penalty added to a G step, and the local-dimension figure.
+    Needs ``source`` (:class:`LocalSource`), ``local_dim``, ``tangent_weight``, ``tangent_scale`` and
+    ``tangent_batch`` set by the family's constructor."""
+
+    source: LocalSource
+    local_dim: int
+    tangent_weight: float
+    tangent_scale: float
+    tangent_batch: int | None
+
+    @property
+    def G(self) -> _Unpacked:
+        """The generator's callable, also taking the source's (x, z) as one tuple (the GAN step's call)."""
+        return _Unpacked(self.net("G"))  # type: ignore[attr-defined]
+
+    def sample_z(self, n: int, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, z) of ``n`` fakes; under data-parallel training this rank's share of the global draw
+        (the base class slices one tensor of rows; here both parts are sliced)."""
+        rank, world = self.shard  # type: ignore[attr-defined]
+        x, z = self.source.sample(n * world, device=device)
+        return x[rank * n:(rank + 1) * n], z[rank * n:(rank + 1) * n]
+
+    def with_tangent_penalty(self, g: StepResult, batch: Batch) -> StepResult:
+        """``g`` plus the penalty at z = 0 on the first ``tangent_batch`` images of the real batch, logged
+        as ``reg_tangent`` (``g`` itself when the weight is 0)."""
+        if self.tangent_weight == 0:
+            return g
+        x = batch.x[:self.tangent_batch]  # the first images of the batch (all when tangent_batch is None)
+        penalty = tangent_penalty(self.G, x, self.local_dim, self.tangent_scale, self.tangent_weight)
+        return StepResult(g.loss + penalty, {**g.stats, "reg_tangent": penalty.detach()})
+
+    def local_dimension_figures(self, dataset: Dataset, split: str) -> dict[str, Any]:
+        """The local dimension of G at the first 500 images of ``split`` (:func:`local_dimension`)."""
+        data = dataset.split(split)
+        n = min(500, len(data))
+        G = self.nets["G"]  # type: ignore[attr-defined]
+        device = next(G.parameters()).device
+        spec = local_dimension(G, data.float_x(torch.arange(n)).to(device), self.local_dim, self.tangent_scale)
+        fingerprint = {"dataset": dataset.info.name, "split": split, "n": n, "generator": "G (not G_ema)",
+                       **spec.describe()}
+        line = (f"local dimension: effective rank {spec.mean_effective_rank:.2f} of {self.local_dim}, "
+                f"rank {spec.mean_rank:.2f} (s_i > {spec.rank_tol} s_max), mean |cos| between tangents "
+                f"{spec.mean_abs_cos:.3f}, singular values / s {_fmt(spec.mean_singular_values)}  | "
+                f"{dataset.info.name} {split}, N={n}, s={self.tangent_scale:.3f}")
+        return {"lines": [line], "values": spec.values(), "fingerprint": fingerprint}
+
+
+class LocalizedGAN(LocalCharts, GAN):
     """The plain GAN step (any objective, the reg.* switches of model=gan) on fakes G(x, z), plus the
     orthonormal-tangent penalty at z = 0 on the first ``tangent_batch`` images of each real batch, logged
     as ``reg_tangent``.
@@ -306,40 +356,11 @@ class LocalizedGAN(GAN):
         self.local_dim = source.dim
         self.tangent_weight, self.tangent_scale, self.tangent_batch = tangent_weight, tangent_scale, tangent_batch
 
-    @property
-    def G(self) -> _Unpacked:
-        """The generator's callable, also taking the source's (x, z) as one tuple (the GAN step's call)."""
-        return _Unpacked(self.net("G"))
-
-    def sample_z(self, n: int, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x, z) of ``n`` fakes; under data-parallel training this rank's share of the global draw
-        (the base class slices one tensor of rows; here both parts are sliced)."""
-        rank, world = self.shard
-        x, z = self.source.sample(n * world, device=device)
-        return x[rank * n:(rank + 1) * n], z[rank * n:(rank + 1) * n]
-
     def g_step(self, batch: Batch) -> StepResult:
-        g = super().g_step(batch)
-        if self.tangent_weight == 0:
-            return g
-        x = batch.x[:self.tangent_batch]  # the first images of the batch (all when tangent_batch is None)
-        penalty = tangent_penalty(self.G, x, self.local_dim, self.tangent_scale, self.tangent_weight)
-        return StepResult(g.loss + penalty, {**g.stats, "reg_tangent": penalty.detach()})
+        return self.with_tangent_penalty(super().g_step(batch), batch)
 
     def final_figures(self, dataset: Dataset, split: str) -> dict[str, Any]:
-        """The local dimension of G at the first 500 images of ``split`` (:func:`local_dimension`)."""
-        data = dataset.split(split)
-        n = min(500, len(data))
-        G = self.nets["G"]
-        device = next(G.parameters()).device
-        spec = local_dimension(G, data.float_x(torch.arange(n)).to(device), self.local_dim, self.tangent_scale)
-        fingerprint = {"dataset": dataset.info.name, "split": split, "n": n, "generator": "G (not G_ema)",
-                       **spec.describe()}
-        line = (f"local dimension: effective rank {spec.mean_effective_rank:.2f} of {self.local_dim}, "
-                f"rank {spec.mean_rank:.2f} (s_i > {spec.rank_tol} s_max), mean |cos| between tangents "
-                f"{spec.mean_abs_cos:.3f}, singular values / s {_fmt(spec.mean_singular_values)}  | "
-                f"{dataset.info.name} {split}, N={n}, s={self.tangent_scale:.3f}")
-        return {"lines": [line], "values": spec.values(), "fingerprint": fingerprint}
+        return self.local_dimension_figures(dataset, split)
 
 
 def _fmt(values: list[float]) -> str:
@@ -524,26 +545,37 @@ class LGANParams(Strict):
         return v
 
 
+def check_local_family(cfg, info, family: str) -> None:
+    """The checks every local-generator family makes before it builds anything (one line each)."""
+    if info.kind != "image":
+        raise ConfigError(f"data.name: {family} moves images along their tangents, but {info.name!r} holds vectors; "
+                          "use an image dataset (digits, mnist5k, ...)")
+    if cfg.reg.ortho_jacobian.weight > 0:
+        raise ConfigError(f"reg.ortho_jacobian.weight: {family} has its own orthonormal penalty at z = 0 "
+                          "(model.params.tangent_weight); set reg.ortho_jacobian.weight=0")
+    if info.shape[1] != info.shape[2]:
+        raise ConfigError(f"data.image_size: {family} needs square images, {info.name!r} has {info.shape[1:]}")
+
+
+def local_parts(cfg, info, p: LGANParams, images: Split) -> tuple[LocalGenerator, LocalSource, float]:
+    """The local generator of ``cfg.net`` for data ``info``, its source over ``images`` and the tangent scale
+    s (``p.tangent_scale`` or the auto scale)."""
+    G = LocalGenerator(feature_body(cfg.net, info), info.channels, info.image_size, cfg.net.width, p.local_dim)
+    scale = auto_tangent_scale(images, p.local_dim) if p.tangent_scale == "auto" else float(p.tangent_scale)
+    return G, LocalSource(images, p.local_dim, p.z_std), scale
+
+
 @MODELS.register("lgan", "Localized GAN: G(x, z) = x + sum z_i T_i(x, z) around every image, orthonormal tangents")
 def build_lgan(cfg, info, device) -> LocalizedGAN:
     p = parse_params(LGANParams, cfg.model.params, "model 'lgan'")
-    if info.kind != "image":
-        raise ConfigError(f"data.name: lgan moves images along their tangents, but {info.name!r} holds vectors; "
-                          "use an image dataset (digits, mnist5k, ...)")
-    if cfg.reg.ortho_jacobian.weight > 0:
-        raise ConfigError("reg.ortho_jacobian.weight: lgan has its own orthonormal penalty at z = 0 "
-                          "(model.params.tangent_weight); set reg.ortho_jacobian.weight=0")
-    if info.shape[1] != info.shape[2]:
-        raise ConfigError(f"data.image_size: lgan needs square images, {info.name!r} has {info.shape[1:]}")
-    _, D = build_nets(cfg.net, info)
+    check_local_family(cfg, info, "lgan")
+    images = build_dataset(cfg.data).train
+    _, D = build_nets(cfg.net, info)  # D first: one seed initialises the nets as before local_parts existed
     objective = build_objective(cfg.objective)
     if objective.discriminator == "autoencoder":  # EBGAN: D is an energy auto-encoder, as in model=gan
         D = build_autoencoder_discriminator(cfg.net, info)
-    G = LocalGenerator(feature_body(cfg.net, info), info.channels, info.image_size, cfg.net.width, p.local_dim)
+    G, source, scale = local_parts(cfg, info, p, images)
     G, D = apply_to_nets(cfg, info, G, D)  # packing, minibatch discrimination, spectral norm of D
-    images = build_dataset(cfg.data).train
-    scale = auto_tangent_scale(images, p.local_dim) if p.tangent_scale == "auto" else float(p.tangent_scale)
-    source = LocalSource(images, p.local_dim, p.z_std)
     return LocalizedGAN(G.to(device), D.to(device), objective, source, p.tangent_weight, scale,
                         Regularizers(cfg.reg, None), p.tangent_batch).to(device)
 
@@ -552,6 +584,6 @@ build_lgan.objective_hooks = True  # type: ignore[attr-defined]  # the GAN step'
 build_lgan.applies_reg = True  # type: ignore[attr-defined]  # the reg.* switches of model=gan, but reg.ortho_jacobian
 
 
-__all__ = ["LGANParams", "LocalGenerator", "LocalSource", "LocalSpectrum", "LocalizedGAN", "auto_tangent_scale",
-           "edit_grid", "local_dimension", "tangent_penalty", "tangent_smoothness", "tangents",
+__all__ = ["LGANParams", "LocalCharts", "LocalGenerator", "LocalSource", "LocalSpectrum", "LocalizedGAN", "auto_tangent_scale",
+           "edit_grid", "check_local_family", "local_dimension", "local_parts", "tangent_penalty", "tangent_smoothness", "tangents",
            "train_tangent_classifier", "training_tangents"]

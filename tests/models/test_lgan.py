@@ -341,7 +341,7 @@ def test_edit_writes_a_grid_and_rejects_bad_input_with_one_line(tmp_path, capsys
         ([str(run), "--image", str(not_image)], f"--image: {not_image} is not a readable image (UnidentifiedImageError)"),
         ([str(run), "--index", "9999"], "--index: 9999 is not an image of the test split; choose 0..179"),
         ([str(run)], "gankit edit: give exactly one of --image FILE or --index K"),
-        ([str(plain), "--index", "0"], f"{plain}: this run's model is gan, not lgan; gankit edit moves an image "
+        ([str(plain), "--index", "0"], f"{plain}: this run's model is gan, not lgan or lgan-ssl; gankit edit moves an image "
                                        "along a Localized GAN's tangents (train one with --preset digits-lgan)"),
     ]
     for args, message in cases:
