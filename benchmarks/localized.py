@@ -29,6 +29,7 @@ Parts (each stores its result in benchmarks/results/localized.json, kept in git,
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -135,6 +136,19 @@ def part_classify(G, model, seed: int, steps: int, weight: float, T_all: torch.T
     return out
 
 
+def part_ssl(weight: float, seed: int, split: str, tmp: Path, steps: int | None) -> dict:
+    """One ``mnist5k-lgan-ssl`` run (the paper's joint training) scored on ``split``."""
+    over = QUIET + [f"seed={seed}", f"model.params.smooth_weight={weight}", f"eval.split={split}"]
+    cfg = load_config(preset="mnist5k-lgan-ssl", overrides=over + ([f"train.steps={steps}"] if steps else []))
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = train(cfg, run_dir=tmp / f"ssl-w{weight}-s{seed}-{split}", progress=False)
+    figures = json.loads((result.run_dir / "model_figures.json").read_text())
+    return {"seed": seed, "smooth_weight": weight, "split": split, "steps": cfg.train.steps,
+            "error": figures["values"]["classifier_error"], "local": figures["values"]["local_dimension"],
+            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+            "fingerprint": figures["fingerprint"]}
+
+
 def part_spread(seed: int) -> dict:
     import numpy as np
     from sklearn.decomposition import PCA
@@ -150,6 +164,16 @@ def part_spread(seed: int) -> dict:
     pred = LabelSpreading(kernel="knn", n_neighbors=7, max_iter=100).fit(Z, y).transduction_[len(tr):]
     err = float((pred != te.y.numpy()).mean())
     return {"seed": seed, "error": err, "seconds": time.perf_counter() - t0, "pca": 50, "k": 7}
+
+
+def ssl_choice(ssl: dict) -> float:
+    """The smoothness weight with the lowest mean validation error over the choosing seeds."""
+    by_weight: dict[float, list[float]] = {}
+    for key, r in ssl.get("choose", {}).items():
+        by_weight.setdefault(float(key.split("/")[0]), []).append(r["error"])
+    if not by_weight:
+        raise SystemExit("--parts ssl with several --ssl-weights needs the ssl-choose part first")
+    return min(by_weight, key=lambda w: (statistics.mean(by_weight[w]), w))
 
 
 def _ms(values: list[float]) -> str:
@@ -243,16 +267,20 @@ def main() -> None:
     ap.add_argument("--smooth-weights", default="1.0",
                     help="weight of the smoothness term; several (comma-separated): chosen on the validation split")
     ap.add_argument("--choose-seeds", default="0,1", help="seeds of the validation runs that choose the weight")
+    ap.add_argument("--ssl-weights", default="0,1,10",
+                    help="smoothness weights of the joint model (lgan-ssl); several: chosen on the validation split")
+    ap.add_argument("--ssl-steps", type=int, help="steps of each lgan-ssl run (default: the preset's)")
+    ap.add_argument("--cache", default=str(CACHE), help="results file (parts run side by side: one each, then merge)")
     ap.add_argument("--runs", help="folder of the two mnist5k-lgan runs (kept; default: a temporary folder)")
     ap.add_argument("--notes", help="a paragraph added under the tables (e.g. the scale the run was cut to)")
     args = ap.parse_args()
-    res = load_results(CACHE)
+    res = load_results(args.cache)
     res["command"] = "OMP_NUM_THREADS=1 python benchmarks/localized.py " + " ".join(sys.argv[1:])
     if args.notes:
         res["notes"] = args.notes
 
     def save() -> None:
-        save_results(CACHE, res, "localized", render)
+        save_results(args.cache, res, "localized", render)
 
     parts, seeds = args.parts.split(","), [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -296,6 +324,22 @@ def main() -> None:
                 res["classify"][str(seed)] = part_classify(G, model, seed, args.clf_steps, weight, T_all)
                 save()
                 print(f"classify seed {seed}: {res['classify'][str(seed)]}", flush=True)
+        if "ssl-choose" in parts:  # the smoothness weight of the joint model, chosen on the validation split
+            choose = res.setdefault("ssl", {}).setdefault("choose", {})
+            for w in [float(v) for v in args.ssl_weights.split(",")]:
+                for seed in [int(v) for v in args.choose_seeds.split(",")]:
+                    if f"{w}/{seed}" not in choose:
+                        choose[f"{w}/{seed}"] = part_ssl(w, seed, "val", tmp, args.ssl_steps)
+                        save()
+                        print(f"ssl choose {w}/{seed}: {choose[f'{w}/{seed}']['error']:.4f}", flush=True)
+        if "ssl" in parts:  # on test, at the weight chosen on validation (or the one given)
+            ssl = res.setdefault("ssl", {})
+            weight = float(args.ssl_weights.split(",")[0]) if args.ssl_weights.count(",") == 0 else ssl_choice(ssl)
+            ssl["chosen_weight"] = weight
+            for seed in seeds:
+                ssl.setdefault("test", {})[str(seed)] = part_ssl(weight, seed, "test", tmp, args.ssl_steps)
+                save()
+                print(f"ssl test seed {seed}: {ssl['test'][str(seed)]['error']:.4f}", flush=True)
         if "spread" in parts:
             for seed in seeds:
                 res.setdefault("spread", {})[str(seed)] = part_spread(seed)
