@@ -240,6 +240,12 @@ def render(res: dict) -> str:
         if sp:
             out.append(f"| LabelSpreading, kNN k=7 on 50 PCA components (scikit-learn, transductive) | "
                        f"{_ms([100 * r['error'] for r in sp])} | {statistics.mean(r['seconds'] for r in sp):.1f} s |")
+        ssl_test = sorted(res.get("ssl", {}).get("test", {}).values(), key=lambda r: r["seed"])
+        if ssl_test:
+            out.append(f"| **Localized GAN semi-supervised classifier** (`mnist5k-lgan-ssl`, joint training, "
+                       f"{ssl_test[0]['steps']} steps, smooth_weight {res['ssl']['chosen_weight']:g} chosen on val) | "
+                       f"{_ms([100 * r['error'] for r in ssl_test])} | "
+                       f"{statistics.mean(r['cpu_seconds'] for r in ssl_test):.0f} CPU s |")
         out.append("| semi-supervised GAN `mnist5k-ssgan-mlp`, 2000 steps (section \"representation\") | "
                    "17.04 % +- 1.49 (5 seeds) | ~217 s |")
         out.append("")
@@ -248,11 +254,45 @@ def render(res: dict) -> str:
             out.append("|---|---|---|")
             out += [f"| {r['seed']} | {100 * r['supervised_error']:.2f} % | {100 * r['smooth_error']:.2f} % |" for r in cl]
             out.append("")
+    out += _render_choices(res)
     if res.get("notes"):
         out += [res["notes"], ""]
     if res.get("command"):
         out += [f"`{res['command']}`", ""]
     return "\n".join(out)  # write_section adds the machine and commit stamp
+
+
+def _render_choices(res: dict) -> list[str]:
+    """The validation runs that chose the smoothness weights, and the joint model's test seeds."""
+    out: list[str] = []
+    choose = res.get("choose", {})
+    if choose:
+        out += ["Tangent-smooth classifier: smoothness weight chosen on the validation split (500 images; "
+                f"weight {res.get('chosen_weight', '?')} chosen):", "",
+                "| weight | seed | val error, supervised | val error, smooth |", "|---|---|---|---|"]
+        for key in sorted(choose, key=lambda k: (float(k.split("/")[0]), int(k.split("/")[1]))):
+            r = choose[key]
+            out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {100 * r['supervised_error']:.2f} % | "
+                       f"{100 * r['smooth_error']:.2f} % |")
+        out.append("")
+    ssl = res.get("ssl", {})
+    if ssl.get("choose"):
+        out += ["Joint model (`mnist5k-lgan-ssl`): smoothness weight chosen on the validation split "
+                "(0 = the semi-supervised GAN's D against local fakes, no smoothness term):", "",
+                "| smooth_weight | seed | steps | val error | effective rank of G's tangents / k | CPU time |",
+                "|---|---|---|---|---|---|"]
+        for key in sorted(ssl["choose"], key=lambda k: (float(k.split("/")[0]), int(k.split("/")[1]))):
+            r = ssl["choose"][key]
+            out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {r['steps']} | {100 * r['error']:.2f} % | "
+                       f"{r['local']['effective_rank']:.2f} | {r['cpu_seconds']:.0f} s |")
+        out.append("")
+    if ssl.get("test"):
+        out += ["| seed | lgan-ssl test error | effective rank / k | mean \\|cos\\| | CPU time |", "|---|---|---|---|---|"]
+        for r in sorted(ssl["test"].values(), key=lambda r: r["seed"]):
+            out.append(f"| {r['seed']} | {100 * r['error']:.2f} % | {r['local']['effective_rank']:.2f} | "
+                       f"{r['local']['abs_cos']:.3f} | {r['cpu_seconds']:.0f} s |")
+        out.append("")
+    return out
 
 
 def main() -> None:

@@ -205,15 +205,13 @@ class LocalGenerator(nn.Module):
         self.up = nn.Sequential(*blocks)
         self.fields = nn.Conv2d(c_in + channels, local_dim * channels, 3, padding=1)
 
-    def tangent_fields(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """T(x, z): (N, k, C, H, W). At z = 0 these are G's tangents: dG/dz_i = T_i(x, 0) by the product
-        rule (the z-derivative of T is multiplied by z = 0), so the Jacobian costs one plain forward."""
+    def forward(self, x: torch.Tensor, z: torch.Tensor, fields: bool = False) -> torch.Tensor:
+        """G(x, z) (N, C, H, W); with ``fields=True`` the fields T(x, z) (N, k, C, H, W) instead. At z = 0
+        these are G's tangents: dG/dz_i = T_i(x, 0) by the product rule (the z-derivative of T is multiplied
+        by z = 0), so the Jacobian costs one plain forward (:func:`tangents`)."""
         h = self.up(self.mix(torch.cat([self.body(x), z], dim=1)))
-        return self.fields(torch.cat([h, x], dim=1)).view(len(x), self.local_dim, *x.shape[1:])
-
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        T = self.tangent_fields(x, z)
-        return x + (z.view(*z.shape, *([1] * (x.dim() - 1))) * T).sum(1)
+        T = self.fields(torch.cat([h, x], dim=1)).view(len(x), self.local_dim, *x.shape[1:])
+        return T if fields else x + (z.view(*z.shape, *([1] * (x.dim() - 1))) * T).sum(1)
 
 
 class _Unpacked:
@@ -224,10 +222,10 @@ class _Unpacked:
     def __init__(self, G) -> None:
         self.net = G
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if len(args) == 1 and isinstance(args[0], tuple):
             args = args[0]
-        return self.net(*args)
+        return self.net(*args, **kwargs)
 
 
 class _Chart(nn.Module):
@@ -248,13 +246,14 @@ def tangents(G, x: torch.Tensor, local_dim: int, scale: float = 1.0) -> torch.Te
     differentiable w.r.t. G's weights.
 
     For a :class:`LocalGenerator` (also behind the trainer's wrappers) J_x is T(x, 0), one forward of its
-    field network (:meth:`LocalGenerator.tangent_fields`); any other local generator ``G(x, z)`` is
+    field network (``G(x, 0, fields=True)``); any other local generator ``G(x, z)`` is
     differentiated by forward-mode autodiff along the k axes of z (one batch of k * N rows through G's
     forward). The two agree to float precision on a LocalGenerator (tested)."""
-    fields = getattr(G.net if isinstance(G, _Unpacked) else G, "tangent_fields", None)
-    if fields is not None:
-        with eval_mode(G.net if isinstance(G, _Unpacked) else G):
-            T = fields(x, x.new_zeros(len(x), local_dim))
+    net = G.net if isinstance(G, _Unpacked) else G   # the steps' callable, or a net
+    plain = getattr(net, "net", net)                 # the module behind train.compile's wrapper
+    if isinstance(plain, LocalGenerator):
+        with eval_mode(plain):
+            T = net(x, x.new_zeros(len(x), local_dim), fields=True)  # through forward, as every net call
         return T.flatten(2).transpose(1, 2) / scale
     return tangents_by_autodiff(G, x, local_dim, scale)
 
