@@ -107,3 +107,10 @@ def test_determinism_resume_and_the_final_figures(tmp_path):
     assert figures["values"]["classifier_error"] == classification_error(run.model.D, test)
     assert set(figures["values"]["local_dimension"]) >= {"effective_rank", "rank", "singular_values_over_s"}
     assert len(figures["values"]["local_dimension"]["singular_values_over_s"]) == 3
+    # gankit edit moves an image along this family's tangents too: 3 rows (local coordinates) x 9 columns
+    # of 8 px digits with 2 px borders, 92 x 32, enlarged 3x
+    from PIL import Image
+
+    import gankit
+
+    assert Image.open(gankit.edit(run.run_dir, index=0, out=tmp_path / "edit.png")).size == (276, 96)
