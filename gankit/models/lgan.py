@@ -405,7 +405,7 @@ class LocalSpectrum:
 
     def describe(self) -> dict[str, Any]:
         return {"rank_tol": self.rank_tol, "tangent_scale": self.scale, "at": "z = 0",
-                "jacobian": "forward-mode autodiff through G's forward, G in eval mode"}
+                "jacobian": "T(x, 0): the field network at z = 0 (= forward-mode autodiff of G), G in eval mode"}
 
 
 @torch.no_grad()
