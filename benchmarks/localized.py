@@ -46,7 +46,7 @@ from gankit.data import build_dataset
 from gankit.engine.trainer import train
 from gankit.metrics.jacobian import effective_rank, jacobian_spectrum
 from gankit.metrics.mre import MREConfig, invert
-from gankit.models.lgan import edit_grid, local_dimension, train_tangent_classifier, training_tangents
+from gankit.models.lgan import edit_grid, local_dimension, tangents, train_tangent_classifier, training_tangents
 from gankit.plugins import load_config
 from gankit.sampling import generate
 from gankit.viz import save_image_grid
@@ -147,6 +147,43 @@ def part_ssl(weight: float, seed: int, split: str, tmp: Path, steps: int | None)
             "error": figures["values"]["classifier_error"], "local": figures["values"]["local_dimension"],
             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
             "fingerprint": figures["fingerprint"]}
+
+
+def transformation_tangents(x: torch.Tensor) -> torch.Tensor:
+    """Hand-made tangents of images ``x`` (N, 1, H, W) in [-1, 1], as in Tangent Prop (Simard et al. 1992):
+    horizontal and vertical translation, rotation, scaling (from the image's central-difference gradient and
+    the pixel coordinates about the centre) and stroke thickness (|grad x|^2); each column unit length.
+    (N, H * W, 5). The reference the Localized GAN's learned tangents are compared with."""
+    import torch.nn.functional as F
+
+    padded = F.pad(x, (1, 1, 1, 1), value=-1.0)  # background outside the frame
+    gx = (padded[..., 1:-1, 2:] - padded[..., 1:-1, :-2]) / 2
+    gy = (padded[..., 2:, 1:-1] - padded[..., :-2, 1:-1]) / 2
+    h, w = x.shape[-2:]
+    u = (torch.arange(w, dtype=x.dtype) - (w - 1) / 2).view(1, 1, 1, w)
+    v = (torch.arange(h, dtype=x.dtype) - (h - 1) / 2).view(1, 1, h, 1)
+    T = torch.stack([gx, gy, v * gx - u * gy, u * gx + v * gy, gx ** 2 + gy ** 2], dim=-1).flatten(1, 3)
+    return T / T.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+def off_stroke_energy(x: torch.Tensor, T: torch.Tensor) -> float:
+    """Mean fraction of each tangent's squared length on pixels farther than one pixel from any ink
+    (x > -0.9): ~0 for a transformation of the digit, ~ the background's share of the frame for noise."""
+    import torch.nn.functional as F
+
+    near = F.max_pool2d((x > -0.9).to(x.dtype), 3, stride=1, padding=1).flatten(1)   # (N, D)
+    e = T.pow(2)
+    return float(((e * (1 - near)[:, :, None]).sum(1) / e.sum(1).clamp(min=1e-30)).mean())
+
+
+def part_tangentprop(seed: int, steps: int, weight: float, T_all: torch.Tensor, split: str) -> dict:
+    """The tangent-smooth classifier with the hand-made tangents instead of the Localized GAN's."""
+    cfg = load_config(preset="mnist5k-lgan", overrides=["data.labels=100", f"seed={seed}"])
+    dataset = build_dataset(cfg.data)
+    r = train_tangent_classifier(cfg, None, T_all.shape[2], 1.0, steps, weight, dataset=dataset,
+                                 train_tangents=T_all, split=split)
+    return {"seed": seed, "steps": steps, "smooth_weight": weight, "split": split, "error": r.test_error,
+            "seconds": r.seconds}
 
 
 def part_spread(seed: int) -> dict:
@@ -380,6 +417,30 @@ def main() -> None:
                 ssl.setdefault("test", {})[str(seed)] = part_ssl(weight, seed, "test", tmp, args.ssl_steps)
                 save()
                 print(f"ssl test seed {seed}: {ssl['test'][str(seed)]['error']:.4f}", flush=True)
+        if "tangentprop" in parts:  # the same classifier smooth along hand-made tangents (validation split)
+            train_x = build_dataset(load_config(preset="mnist5k-lgan").data).train.float_x()
+            T_hand = transformation_tangents(train_x)
+            tp = res.setdefault("tangentprop", {})
+            for w in [float(v) for v in args.smooth_weights.split(",")]:
+                for seed in [int(v) for v in args.choose_seeds.split(",")]:
+                    if f"{w}/{seed}" not in tp:
+                        tp[f"{w}/{seed}"] = part_tangentprop(seed, args.clf_steps, w, T_hand, "val")
+                        save()
+                        print(f"tangentprop {w}/{seed}: {tp[f'{w}/{seed}']['error']:.4f}", flush=True)
+        if "tangent-check" in parts:  # where the learned tangents put their length: on the strokes or not
+            cfg, model, ckpt = load_run(tmp / "penalty")
+            G = pick_generator(model, ckpt, ema=True)
+            x = build_dataset(cfg.data).split("test").float_x(torch.arange(N_LOCAL))
+            with torch.no_grad():
+                T_lgan = tangents(G, x, model.local_dim, model.tangent_scale)
+            T_lgan = T_lgan / T_lgan.norm(dim=1, keepdim=True)
+            T_noise = torch.randn(T_lgan.shape, generator=torch.Generator().manual_seed(0))
+            T_noise = T_noise / T_noise.norm(dim=1, keepdim=True)
+            res["off_stroke"] = {"lgan": off_stroke_energy(x, T_lgan), "hand": off_stroke_energy(x, transformation_tangents(x)),
+                                 "noise": off_stroke_energy(x, T_noise), "n": N_LOCAL, "split": "test",
+                                 "ink": "x > -0.9, dilated by one pixel (3x3 max-pool)"}
+            save()
+            print(f"off-stroke energy: {res['off_stroke']}", flush=True)
         if "spread" in parts:
             for seed in seeds:
                 res.setdefault("spread", {})[str(seed)] = part_spread(seed)
