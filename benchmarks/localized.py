@@ -312,6 +312,24 @@ def _render_choices(res: dict) -> list[str]:
             out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {100 * r['supervised_error']:.2f} % | "
                        f"{100 * r['smooth_error']:.2f} % |")
         out.append("")
+    tp = res.get("tangentprop", {})
+    if tp:
+        sup = {r["seed"]: r["supervised_error"] for r in choose.values()}
+        out += ["The same classifier smooth along hand-made tangents instead (Tangent Prop, Simard et al. 1992: "
+                "horizontal and vertical translation, rotation, scaling and stroke thickness of each image, unit "
+                "length each; `transformation_tangents`), validation split:", "",
+                "| weight | seed | val error, supervised | val error, hand-made tangents |", "|---|---|---|---|"]
+        for key in sorted(tp, key=lambda k: (float(k.split("/")[0]), int(k.split("/")[1]))):
+            r = tp[key]
+            base = f"{100 * sup[r['seed']]:.2f} %" if r["seed"] in sup else "-"
+            out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {base} | {100 * r['error']:.2f} % |")
+        out.append("")
+    off = res.get("off_stroke")
+    if off:
+        out += [f"Where the tangents put their length ({off['n']} {off['split']} images; share of each unit "
+                f"tangent's squared length on pixels more than one pixel away from ink, {off['ink']}): "
+                f"Localized GAN (penalised run's G_ema) {100 * off['lgan']:.1f} %, hand-made tangents "
+                f"{100 * off['hand']:.4f} %, random directions {100 * off['noise']:.1f} % (the background's share).", ""]
     ssl = res.get("ssl", {})
     if ssl.get("choose"):
         out += ["Joint model (`mnist5k-lgan-ssl`): smoothness weight chosen on the validation split "
