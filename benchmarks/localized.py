@@ -227,7 +227,7 @@ def render(res: dict) -> str:
                 "s = the auto tangent scale (median nearest-neighbour distance of the first 1,000 training images "
                 "/ sqrt(8)); D the DCGAN discriminator, non-saturating loss. FID/KID of G_ema(x, z), x a training "
                 "image, z ~ N(0, I_8), beside real-vs-real (digit extractor, test split, N=500, seed 0). Local "
-                "dimension: singular values of J/s at z = 0 (J = dG/dz by forward-mode autodiff) on the 500 test "
+                "dimension: singular values of J/s at z = 0 (J = dG/dz, read off G's field network as T(x, 0)) on the 500 test "
                 "images, effective rank (Roy & Vetterli), numerical rank (s_i > 0.1 s_max), mean |cos| between "
                 "two tangents.", "",
                 "| run | steps | wall time | FID (real-vs-real) | KID (real-vs-real) | effective rank / 8 | rank | "
