@@ -355,11 +355,13 @@ def run_study(study: Study, out: str | Path, workers: int = 1, scheduler: Any = 
     if missing:
         report.markdown = (f"**Partial ({len(records)} of {len(jobs)} jobs; --report-only): the {missing} missing "
                            f"jobs are left out.**\n\n" + report.markdown)
-        report.subtitle = f"{report.subtitle}; " * bool(report.subtitle) + f"partial: {len(records)} of {len(jobs)} jobs"
+        partial = f"partial: {len(records)} of {len(jobs)} jobs"
+        report.subtitle = f"{report.subtitle}; {partial}" if report.subtitle else partial
     seconds = time.perf_counter() - start
     doc = {"study": study.name, "gankit_version": __version__, "settings": study.settings(),
            "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "engine": ("dask" if scheduler is not None else f"local x{workers}"),
+           "engine": ("none (--report-only)" if report_only
+                      else "dask" if scheduler is not None else f"local x{workers}"),
            "job_seconds_total": round(sum(r.get("seconds", 0.0) for r in records), 3),
            "job_cpu_seconds_total": round(sum(r.get("cpu_seconds", 0.0) for r in records), 3),
            "jobs_expected": len(jobs), "jobs_missing": missing, "summary": report.summary, "jobs": records}
