@@ -63,9 +63,11 @@ def main(args: argparse.Namespace) -> int:
     cls = study_module(args.study).STUDY
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
     study = cls(**settings)
-    result = run_study(study, args.out, workers=args.workers, scheduler=args.scheduler, progress=args.progress)
+    result = run_study(study, args.out, workers=args.workers, scheduler=args.scheduler, progress=args.progress,
+                       report_only=args.report_only)
     print(f"study {study.name}: {result.ran} jobs run, {result.reused} reused from {result.out / 'jobs'} "
-          f"({result.seconds:.1f} s)")
+          f"({result.seconds:.1f} s)" + (f"; {len(study.jobs()) - result.reused} jobs missing (--report-only)"
+                                         if args.report_only else ""))
     for path in (result.json, result.markdown, result.html):
         print(f"wrote {path}")
     return 0

@@ -11,6 +11,8 @@ finished jobs' records into a :class:`StudyReport` (a JSON summary, markdown and
 - stores each job's record as ``OUT/jobs/<job id>.json``, written atomically the moment the job ends: an
   interrupted study, run again with the same arguments, redoes only the jobs that have no record;
 - shows a tqdm bar over jobs on stderr (quiet when stderr is not a terminal);
+- with ``report_only`` (``--report-only``), runs nothing and reports on the jobs stored so far (a study run
+  in parts over several sessions; the missing jobs are counted in study.json and summary.md);
 - writes ``OUT/study.json`` (settings, every job's record, the summary), ``OUT/summary.md`` and
   ``OUT/report.html`` (built from :mod:`gankit.report.html` blocks).
 
@@ -325,8 +327,13 @@ class StudyOutput:
 
 
 def run_study(study: Study, out: str | Path, workers: int = 1, scheduler: Any = None,
-              progress: bool | None = None) -> StudyOutput:
-    """Run ``study``'s unfinished jobs (see :func:`run_jobs`), then write study.json, summary.md, report.html."""
+              progress: bool | None = None, report_only: bool = False) -> StudyOutput:
+    """Run ``study``'s unfinished jobs (see :func:`run_jobs`), then write study.json, summary.md, report.html.
+
+    ``report_only``: run nothing; report on the grid's jobs stored under ``out`` so far (a study run over
+    several sessions, summarised part-way). study.json then records ``jobs_expected`` / ``jobs_missing``
+    and summary.md opens with a line saying how many jobs are missing.
+    """
     from gankit.report import html
 
     out = Path(out)
@@ -337,24 +344,38 @@ def run_study(study: Study, out: str | Path, workers: int = 1, scheduler: Any = 
     if not jobs:
         raise StudyError(f"study {study.name}: the arguments leave no job to run")
     before = sum(load_record(out, job) is not None for job in jobs)
-    records = run_jobs(jobs, out, workers=workers, scheduler=scheduler, progress=progress, desc=study.name)
+    if report_only:
+        records = [r for r in (load_record(out, job) for job in jobs) if r is not None]
+        if not records:
+            raise StudyError(f"--report-only: none of the {len(jobs)} jobs has a record under {out / JOBS_DIR}")
+    else:
+        records = run_jobs(jobs, out, workers=workers, scheduler=scheduler, progress=progress, desc=study.name)
     report = study.report(records)
+    missing = len(jobs) - len(records)
+    if missing:
+        report.markdown = (f"**Partial ({len(records)} of {len(jobs)} jobs; --report-only): the {missing} missing "
+                           f"jobs are left out.**\n\n" + report.markdown)
+        partial = f"partial: {len(records)} of {len(jobs)} jobs"
+        report.subtitle = f"{report.subtitle}; {partial}" if report.subtitle else partial
     seconds = time.perf_counter() - start
     doc = {"study": study.name, "gankit_version": __version__, "settings": study.settings(),
            "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "engine": ("dask" if scheduler is not None else f"local x{workers}"),
+           "engine": ("none (--report-only)" if report_only
+                      else "dask" if scheduler is not None else f"local x{workers}"),
            "job_seconds_total": round(sum(r.get("seconds", 0.0) for r in records), 3),
            "job_cpu_seconds_total": round(sum(r.get("cpu_seconds", 0.0) for r in records), 3),
-           "summary": report.summary, "jobs": records}
+           "jobs_expected": len(jobs), "jobs_missing": missing, "summary": report.summary, "jobs": records}
     json_path = write_json(out / "study.json", doc)
     md_path = write_text(out / "summary.md", report.markdown)
     html_path = html.write_page(out / "report.html", report.title or f"gankit study {study.name}", report.html,
                                 report.subtitle)
-    return StudyOutput(out, json_path, md_path, html_path, records, len(jobs) - before, before, report, seconds)
+    ran = 0 if report_only else len(jobs) - before
+    return StudyOutput(out, json_path, md_path, html_path, records, ran, before, report, seconds)
 
 
 def add_runner_arguments(parser: Any, default_out: str) -> None:
-    """The options every ``gankit study NAME`` shares: --workers, --scheduler, --out, --progress/--no-progress."""
+    """The options every ``gankit study NAME`` shares: --workers, --scheduler, --out, --report-only,
+    --progress/--no-progress."""
     parser.add_argument("--workers", type=int, default=1, metavar="K",
                         help="local worker processes, one torch thread each (default 1: in this process)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -362,6 +383,9 @@ def add_runner_arguments(parser: Any, default_out: str) -> None:
     parser.add_argument("--out", default=default_out, metavar="DIR",
                         help=f"study folder: jobs/ (one JSON per job, reused on rerun), study.json, summary.md, "
                              f"report.html (default {default_out})")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run no job: write study.json, summary.md, report.html from the jobs stored in --out so "
+                             "far (a partial grid: the missing jobs are left out and counted)")
     parser.add_argument("--progress", action=_BoolAction, default=None,
                         help="force the progress bar on/off (default: on when stderr is a terminal)")
 

@@ -131,3 +131,18 @@ def test_bad_study_arguments_are_one_line_errors(capsys):
     assert "--augmenters: unknown 'gan'" in capsys.readouterr().err
     with pytest.raises(StudyError, match="class 0 has"):
         aug.labelled_subset(aug.load_dataset("digits").train.y, 1000, 0, 10)
+
+
+def test_a_smaller_grid_s_jobs_are_reused_by_a_larger_one():
+    """The multi-session plan: a study run in parts (one budget, then the rest; 10 seeds, then 16) with one --out
+    reuses every stored job, because a job's id depends on its own cell only, not on the grid around it."""
+    part = aug.AugmentStudy(data="mnist5k", budgets=[5], seeds=10).jobs()
+    full = aug.AugmentStudy(data="mnist5k", budgets=[5, 10, 50, 100, 400], seeds=16).jobs()
+    assert len(part) == 10 * 13 and len(full) == 5 * 16 * 13
+    part_ids = {j.id for j in part}
+    assert part_ids == {j.id for j in full if j.params["budget"] == 5 and j.params["seed"] < 10}
+    later = aug.AugmentStudy(data="mnist5k", budgets=[400, 5], seeds=10).jobs()
+    assert [j.id for j in later[130:]] == [j.id for j in part]  # budget order does not matter either
+    # what the grid's arguments change: gan steps, classifiers, ratios are part of a job (a new id, redone)
+    other = aug.AugmentStudy(data="mnist5k", budgets=[5], seeds=10, gan_steps=1000).jobs()
+    assert not part_ids & {j.id for j in other}

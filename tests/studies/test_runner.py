@@ -136,3 +136,26 @@ def test_run_study_rejects_an_empty_study(tmp_path):
             return []
     with pytest.raises(StudyError, match="no job"):
         run_study(Empty(), tmp_path)
+
+
+def test_report_only_summarises_the_stored_part_of_a_grid_and_runs_nothing(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["study", "demo", "--seeds", "2", "--n", "40", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    stored = {p.name: p.read_bytes() for p in (out / "jobs").glob("*.json")}
+    assert main(["study", "demo", "--seeds", "5", "--n", "40", "--out", str(out), "--no-progress",
+                 "--report-only"]) == 0
+    assert "0 jobs run, 2 reused" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in (out / "jobs").glob("*.json")} == stored  # nothing ran
+    doc = json.loads((out / "study.json").read_text())
+    assert doc["jobs_expected"] == 5 and doc["jobs_missing"] == 3 and len(doc["jobs"]) == 2
+    assert doc["engine"] == "none (--report-only)"
+    assert doc["summary"]["mean"] == pytest.approx(sum(demo.job(seed=s, n=40)["mean"] for s in range(2)) / 2)
+    assert (out / "summary.md").read_text().startswith("**Partial (2 of 5 jobs; --report-only)")
+    assert "partial: 2 of 5 jobs" in (out / "report.html").read_text()
+    assert main(["study", "demo", "--seeds", "2", "--n", "41", "--out", str(out), "--report-only"]) == 2
+    assert "--report-only: none of the 2 jobs has a record" in capsys.readouterr().err
+    # a complete grid reports as before: nothing missing, no partial line
+    assert main(["study", "demo", "--seeds", "2", "--n", "40", "--out", str(out), "--report-only"]) == 0
+    doc = json.loads((out / "study.json").read_text())
+    assert doc["jobs_missing"] == 0 and (out / "summary.md").read_text().startswith("# demo study")
