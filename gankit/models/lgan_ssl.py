@@ -28,7 +28,8 @@ it does not reproduce the paper here.** Validation error after 2,000 steps (seed
 27.8 % for that MLP on the labels alone. D's real/fake accuracy stays at chance (0.49-0.54): fakes within
 a nearest-neighbour distance of real images cannot be told from them, so the unsupervised term moves D's
 logits along G's tangents instead of teaching it where the data are (the fakes that help a semi-supervised
-D lie in the gaps between classes, Dai et al. 2017); the smoothness term repairs part of that.
+D lie in the gaps between classes, Dai et al. 2017); the smoothness term repairs part of that. On test
+(5 seeds, weight 10): 55.7 +- 12.3 % error, behind the supervised baseline in every seed.
 
 Example::
 
