@@ -86,6 +86,7 @@ def test_data_model_presets_set_the_model_their_name_says():
         "mnist5k-infogan": ("mnist5k", "infogan", "nonsaturating"),
         "mnist5k-latent-gan": ("mnist5k", "latent-gan", "nonsaturating"),
         "mnist5k-lgan": ("mnist5k", "lgan", "nonsaturating"),
+        "mnist5k-lgan-ssl": ("mnist5k", "lgan-ssl", "nonsaturating"),
         "mnist5k-ssgan": ("mnist5k", "ssgan", "nonsaturating"),
         "mnist5k-ssgan-mlp": ("mnist5k", "ssgan", "nonsaturating"),
         "mnist5k-stackgan": ("mnist5k-captions", "stackgan", "nonsaturating"),
