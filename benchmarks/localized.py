@@ -203,14 +203,33 @@ def part_spread(seed: int) -> dict:
     return {"seed": seed, "error": err, "seconds": time.perf_counter() - t0, "pca": 50, "k": 7}
 
 
-def ssl_choice(ssl: dict) -> float:
-    """The smoothness weight with the lowest mean validation error over the choosing seeds."""
+def grid_key(key: str) -> tuple[float, int]:
+    """(weight, seed) of a "weight/seed" key of the validation runs."""
+    w, seed = key.split("/")
+    return float(w), int(seed)
+
+
+def best_weight(runs: dict, error: str) -> float:
+    """The weight whose validation runs ("weight/seed" -> record) have the lowest mean ``error``; ties: the
+    smaller weight."""
     by_weight: dict[float, list[float]] = {}
-    for key, r in ssl.get("choose", {}).items():
-        by_weight.setdefault(float(key.split("/")[0]), []).append(r["error"])
+    for key, r in runs.items():
+        by_weight.setdefault(grid_key(key)[0], []).append(r[error])
     if not by_weight:
-        raise SystemExit("--parts ssl with several --ssl-weights needs the ssl-choose part first")
+        raise SystemExit("several weights are chosen on the validation split: run the choosing part first")
     return min(by_weight, key=lambda w: (statistics.mean(by_weight[w]), w))
+
+
+def run_grid(store: dict, weights: str, seeds: str, measure, save, label: str) -> None:
+    """``store["weight/seed"] = measure(weight, seed)`` for every pair not yet stored (so a killed sweep
+    resumes), saved and printed one at a time."""
+    for w in [float(v) for v in weights.split(",")]:
+        for seed in [int(v) for v in seeds.split(",")]:
+            key = f"{w}/{seed}"
+            if key not in store:
+                store[key] = measure(w, seed)
+                save()
+                print(f"{label} {key}: {store[key]}", flush=True)
 
 
 def _ms(values: list[float]) -> str:
@@ -307,7 +326,7 @@ def _render_choices(res: dict) -> list[str]:
         out += ["Tangent-smooth classifier: smoothness weight chosen on the validation split (500 images; "
                 f"weight {res.get('chosen_weight', '?')} chosen):", "",
                 "| weight | seed | val error, supervised | val error, smooth |", "|---|---|---|---|"]
-        for key in sorted(choose, key=lambda k: (float(k.split("/")[0]), int(k.split("/")[1]))):
+        for key in sorted(choose, key=grid_key):
             r = choose[key]
             out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {100 * r['supervised_error']:.2f} % | "
                        f"{100 * r['smooth_error']:.2f} % |")
@@ -319,7 +338,7 @@ def _render_choices(res: dict) -> list[str]:
                 "horizontal and vertical translation, rotation, scaling and stroke thickness of each image, unit "
                 "length each; `transformation_tangents`), validation split:", "",
                 "| weight | seed | val error, supervised | val error, hand-made tangents |", "|---|---|---|---|"]
-        for key in sorted(tp, key=lambda k: (float(k.split("/")[0]), int(k.split("/")[1]))):
+        for key in sorted(tp, key=grid_key):
             r = tp[key]
             base = f"{100 * sup[r['seed']]:.2f} %" if r["seed"] in sup else "-"
             out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {base} | {100 * r['error']:.2f} % |")
@@ -336,7 +355,7 @@ def _render_choices(res: dict) -> list[str]:
                 "(0 = the semi-supervised GAN's D against local fakes, no smoothness term):", "",
                 "| smooth_weight | seed | steps | val error | effective rank of G's tangents / k | CPU time |",
                 "|---|---|---|---|---|---|"]
-        for key in sorted(ssl["choose"], key=lambda k: (float(k.split("/")[0]), int(k.split("/")[1]))):
+        for key in sorted(ssl["choose"], key=grid_key):
             r = ssl["choose"][key]
             out.append(f"| {r['smooth_weight']:g} | {r['seed']} | {r['steps']} | {100 * r['error']:.2f} % | "
                        f"{r['local']['effective_rank']:.2f} | {r['cpu_seconds']:.0f} s |")
@@ -400,19 +419,12 @@ def main() -> None:
             t0 = time.perf_counter()
             T_all = training_tangents(G, build_dataset(cfg.data).train, model.local_dim, model.tangent_scale)
             res["tangents_seconds"] = time.perf_counter() - t0
-            weights = [float(w) for w in args.smooth_weights.split(",")]
-            weight = weights[0]
-            if len(weights) > 1:  # chosen on the validation split, never on test
+            weight = float(args.smooth_weights.split(",")[0])
+            if "," in args.smooth_weights:  # chosen on the validation split, never on test
                 choose = res.setdefault("choose", {})
-                for w in weights:
-                    for seed in [int(v) for v in args.choose_seeds.split(",")]:
-                        key = f"{w}/{seed}"
-                        if key not in choose:
-                            choose[key] = part_classify(G, model, seed, args.clf_steps, w, T_all, split="val")
-                            save()
-                            print(f"choose {key}: {choose[key]}", flush=True)
-                weight = min(weights, key=lambda w: statistics.mean(
-                    r["smooth_error"] for k, r in choose.items() if float(k.split("/")[0]) == w))
+                run_grid(choose, args.smooth_weights, args.choose_seeds, lambda w, seed: part_classify(
+                    G, model, seed, args.clf_steps, w, T_all, split="val"), save, "choose")
+                weight = best_weight(choose, "smooth_error")
                 res["chosen_weight"] = weight
             res["classify"] = {}
             for seed in seeds:
@@ -420,16 +432,11 @@ def main() -> None:
                 save()
                 print(f"classify seed {seed}: {res['classify'][str(seed)]}", flush=True)
         if "ssl-choose" in parts:  # the smoothness weight of the joint model, chosen on the validation split
-            choose = res.setdefault("ssl", {}).setdefault("choose", {})
-            for w in [float(v) for v in args.ssl_weights.split(",")]:
-                for seed in [int(v) for v in args.choose_seeds.split(",")]:
-                    if f"{w}/{seed}" not in choose:
-                        choose[f"{w}/{seed}"] = part_ssl(w, seed, "val", tmp, args.ssl_steps)
-                        save()
-                        print(f"ssl choose {w}/{seed}: {choose[f'{w}/{seed}']['error']:.4f}", flush=True)
+            run_grid(res.setdefault("ssl", {}).setdefault("choose", {}), args.ssl_weights, args.choose_seeds,
+                     lambda w, seed: part_ssl(w, seed, "val", tmp, args.ssl_steps), save, "ssl choose")
         if "ssl" in parts:  # on test, at the weight chosen on validation (or the one given)
             ssl = res.setdefault("ssl", {})
-            weight = float(args.ssl_weights.split(",")[0]) if args.ssl_weights.count(",") == 0 else ssl_choice(ssl)
+            weight = best_weight(ssl.get("choose", {}), "error") if "," in args.ssl_weights else float(args.ssl_weights)
             ssl["chosen_weight"] = weight
             for seed in seeds:
                 ssl.setdefault("test", {})[str(seed)] = part_ssl(weight, seed, "test", tmp, args.ssl_steps)
@@ -438,13 +445,8 @@ def main() -> None:
         if "tangentprop" in parts:  # the same classifier smooth along hand-made tangents (validation split)
             train_x = build_dataset(load_config(preset="mnist5k-lgan").data).train.float_x()
             T_hand = transformation_tangents(train_x)
-            tp = res.setdefault("tangentprop", {})
-            for w in [float(v) for v in args.smooth_weights.split(",")]:
-                for seed in [int(v) for v in args.choose_seeds.split(",")]:
-                    if f"{w}/{seed}" not in tp:
-                        tp[f"{w}/{seed}"] = part_tangentprop(seed, args.clf_steps, w, T_hand, "val")
-                        save()
-                        print(f"tangentprop {w}/{seed}: {tp[f'{w}/{seed}']['error']:.4f}", flush=True)
+            run_grid(res.setdefault("tangentprop", {}), args.smooth_weights, args.choose_seeds,
+                     lambda w, seed: part_tangentprop(seed, args.clf_steps, w, T_hand, "val"), save, "tangentprop")
         if "tangent-check" in parts:  # where the learned tangents put their length: on the strokes or not
             cfg, model, ckpt = load_run(tmp / "penalty")
             G = pick_generator(model, ckpt, ema=True)
