@@ -172,6 +172,9 @@ class RegConfig(Strict):
     """Kernels B of a minibatch-discrimination layer before D's head (Salimans et al. 2016); 0 is off."""
     minibatch_kernel_dim: int = Field(5, ge=1)
     """Dimension C of each minibatch-discrimination kernel (the paper's T is A x B x C)."""
+    diffaugment: list[Literal["color", "translation", "cutout"]] = Field(default_factory=list)
+    """DiffAugment (Zhao et al. 2020): D sees T(x) for real and fake images in both players' steps, T drawn
+    per sample from these transformations (images only); empty is off."""
 
 
 SWITCHES = ("ema", "drs")  # sections with an `enabled` field that also take a bare bool (train.ema, eval.drs)

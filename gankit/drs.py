@@ -49,6 +49,7 @@ from torch import nn
 from gankit.data.base import Split
 from gankit.errors import ConfigError, GankitError
 from gankit.progress import track
+from gankit.regularizers.diffaugment import unwrap
 from gankit.regularizers.packing import Packed
 from gankit.sampling import LatentPrior, generate
 
@@ -72,6 +73,7 @@ class CalibratedScore(nn.Module):
 
     def __init__(self, D: nn.Module) -> None:
         super().__init__()
+        D = unwrap(D)  # DRS needs D's log-ratio on the images themselves, not on augmented ones
         self.D = copy.deepcopy(D)
         self.copies = D.k if isinstance(D, Packed) else 1
         self.scale = nn.Parameter(torch.ones(()))

@@ -9,7 +9,8 @@ One technique per file (the paper and the equation are in each file's docstring)
 - ``reg.pack``: PacGAN, D judges ``pack`` samples at once (packing.py, build time);
 - ``reg.label_smoothing``: real target 1 - alpha (label_smoothing.py, D loss);
 - ``reg.feature_matching``: ||E f(real) - E f(fake)||^2 on D's features (feature_matching.py, G loss);
-- ``reg.minibatch_discrimination``: o(x_i) = sum_j exp(-||M_i - M_j||_1) before D's head (minibatch.py, build).
+- ``reg.minibatch_discrimination``: o(x_i) = sum_j exp(-||M_i - M_j||_1) before D's head (minibatch.py, build);
+- ``reg.diffaugment``: D judges T(x), random differentiable transformations of every image (diffaugment.py, build).
 
 A model family applies them with :func:`apply_to_nets` (build time) and a :class:`Regularizers`
 (loss terms, each logged as its own stat: reg_gp, reg_r1, reg_r2, reg_ortho, reg_fm).
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
+from gankit.regularizers.diffaugment import Augmented
 from gankit.regularizers.feature_matching import feature_matching_loss
 from gankit.regularizers.grad_norm import gradient_penalty, r1_penalty, r2_penalty
 from gankit.regularizers.label_smoothing import supports_label_smoothing
@@ -45,6 +47,7 @@ def switched_on(reg: Any) -> list[str]:  # reg: gankit.config.RegConfig
         "reg.label_smoothing": reg.label_smoothing > 0,
         "reg.feature_matching": reg.feature_matching > 0,
         "reg.minibatch_discrimination": reg.minibatch_discrimination > 0,
+        "reg.diffaugment": bool(reg.diffaugment),
     }
     return [key for key, flag in on.items() if flag]
 
@@ -89,8 +92,8 @@ def check_config(cfg: Any) -> None:  # cfg: gankit.config.Config
 
 def apply_to_nets(cfg: Any, info: Any, G: nn.Module, D: nn.Module) -> tuple[nn.Module, nn.Module]:
     """The build-time switches, in this order: packing (D rebuilt for ``pack x`` channels), minibatch
-    discrimination (a new head, judging packs when packed), spectral normalisation (every Linear / Conv
-    of D, new head included).
+    discrimination (a new head, judging packs when packed), DiffAugment (D judges T(x)), spectral
+    normalisation (every Linear / Conv of D, new head included).
 
     Example::
 
@@ -106,12 +109,17 @@ def apply_to_nets(cfg: Any, info: Any, G: nn.Module, D: nn.Module) -> tuple[nn.M
     if reg.minibatch_discrimination > 0 and not isinstance(getattr(D, "head", None), nn.Linear):
         raise ConfigError(f"reg.minibatch_discrimination: this D ({type(D).__name__}) has no Linear score head "
                           "to widen; set reg.minibatch_discrimination=0")
+    if reg.diffaugment and len(info.shape) != 3:
+        raise ConfigError(f"reg.diffaugment: it transforms images (C, H, W), this dataset's samples have shape "
+                          f"{tuple(info.shape)}; set reg.diffaugment=[]")
     if reg.pack > 1:
         _, D = build_nets(cfg.net, packed_info(info, reg.pack))
     if reg.minibatch_discrimination > 0:  # on the unwrapped D, whose head is a plain attribute
         add_minibatch_discrimination(D, reg.minibatch_discrimination, reg.minibatch_kernel_dim)
     if reg.pack > 1:
         D = Packed(D, reg.pack)
+    if reg.diffaugment:  # outermost: each sample is transformed before it is packed
+        D = Augmented(D, reg.diffaugment)
     if reg.spectral_norm:
         spectral_normalize(D)
     return G, D
