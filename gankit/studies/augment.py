@@ -236,13 +236,25 @@ class AugmentStudy(Study):
     def settings(self) -> dict[str, Any]:
         return settings_of(self)
 
+    def budgets_without_pool(self) -> list[int]:
+        """Budgets at which every training image is labelled: situation B's pool is empty there, so each B job
+        would repeat its A job bit for bit (and 'real' would repeat 'none'); the grid leaves them out."""
+        import torch
+
+        y = load_dataset(self.data).train.y
+        counts = torch.bincount(y.long()).tolist()
+        return [b for b in self.budgets if all(c == b for c in counts)]
+
     def jobs(self) -> list[Job]:
         from gankit.studies.augmenters import variant_name  # (torch: not at import, the CLI parser imports us)
 
         out = []
+        no_pool = self.budgets_without_pool() if "B" in self.situations else []
         for budget in self.budgets:
             for seed in range(self.seeds):
                 for a, s in variants(self.augmenters, self.situations):
+                    if s == "B" and budget in no_pool:
+                        continue
                     params = {"data": self.data, "budget": budget, "seed": seed, "augmenter": a, "situation": s,
                               "classifiers": self.classifiers, "ratios": self.ratios, "gan_steps": self.gan_steps,
                               "version": VERSION}

@@ -115,6 +115,10 @@ def markdown(study: Any, a: dict[str, Any], fingerprint: dict[str, Any]) -> str:
              f"Holm-adjusted p is {a['min_p_holm']:.2g}" + (" - no comparison CAN be significant: add seeds." if
                                                              a["min_p_holm"] > a["alpha"] else "."),
              "", "Verdicts: " + ", ".join(f"{k}: {v}" for k, v in sorted(a["verdicts"].items())), ""]
+    if a.get("budgets_without_pool"):
+        lines += [f"Situation B is not run at n = {a['budgets_without_pool']} per class: every training image is "
+                  "labelled there, so B's pool is empty and each B job would repeat its A job ('real' would "
+                  "repeat 'none').", ""]
     for b in a["budgets"]:
         lines += [f"## n = {b} per class: mean test-accuracy difference to 'none' (percentage points)", "",
                   "`+` helps / `-` hurts after Holm; `.` p < 0.05 before correction only.", "",
@@ -284,6 +288,8 @@ def build_report(study: Any, records: list[dict[str, Any]]) -> StudyReport:
     from gankit.report import html
 
     a = analyse(records, list(study.classifiers))
+    no_pool = study.budgets_without_pool() if "B" in study.situations else []
+    a["budgets_without_pool"] = [b for b in no_pool if b in a["budgets"]]
     res0 = records[0]["result"]
     fingerprint = {**res0.get("fingerprint", {}), **res0.get("extractor", {})}
     a["fingerprint"] = fingerprint

@@ -138,11 +138,23 @@ def test_a_smaller_grid_s_jobs_are_reused_by_a_larger_one():
     reuses every stored job, because a job's id depends on its own cell only, not on the grid around it."""
     part = aug.AugmentStudy(data="mnist5k", budgets=[5], seeds=10).jobs()
     full = aug.AugmentStudy(data="mnist5k", budgets=[5, 10, 50, 100, 400], seeds=16).jobs()
-    assert len(part) == 10 * 13 and len(full) == 5 * 16 * 13
+    assert len(part) == 10 * 13 and len(full) == 4 * 16 * 13 + 16 * 8  # n = 400: situation A only (below)
     part_ids = {j.id for j in part}
     assert part_ids == {j.id for j in full if j.params["budget"] == 5 and j.params["seed"] < 10}
     later = aug.AugmentStudy(data="mnist5k", budgets=[400, 5], seeds=10).jobs()
-    assert [j.id for j in later[130:]] == [j.id for j in part]  # budget order does not matter either
+    assert [j.id for j in later[80:]] == [j.id for j in part]  # budget order does not matter either
     # what the grid's arguments change: gan steps, classifiers, ratios are part of a job (a new id, redone)
     other = aug.AugmentStudy(data="mnist5k", budgets=[5], seeds=10, gan_steps=1000).jobs()
     assert not part_ids & {j.id for j in other}
+
+
+def test_situation_b_is_left_out_where_every_training_image_is_labelled():
+    """mnist5k's training split has 400 images per class: at n = 400 B's pool is empty, so its jobs would repeat
+    A's bit for bit; the grid keeps A (and 'none') there and B at every smaller budget."""
+    study = aug.AugmentStudy(data="mnist5k", budgets=[100, 400], seeds=2)
+    assert study.budgets_without_pool() == [400]
+    jobs = study.jobs()
+    at = {b: {(j.params["augmenter"], j.params["situation"]) for j in jobs if j.params["budget"] == b} for b in (100, 400)}
+    assert at[400] == {v for v in at[100] if v[1] == "A"} and ("real", "B") in at[100]
+    assert aug.AugmentStudy(data="mnist5k", budgets=[400], seeds=2, situations=["A"]).jobs() == \
+        [j for j in jobs if j.params["budget"] == 400]
