@@ -10,6 +10,8 @@ Rows go to benchmarks/results/infogan_ablation.json (this script does not rewrit
 
     OMP_NUM_THREADS=1 nice -n 5 python benchmarks/infogan_ablation.py --steps 1500 --set seed=1
     OMP_NUM_THREADS=1 python benchmarks/infogan_ablation.py --kmeans-only
+    python benchmarks/infogan_ablation.py --steps 5000 --every 1000 --set net.name=infogan-mnist \\
+        --set train.batch_size=128   # the authors' scale, with the matching at every 1,000 steps
 """
 
 from __future__ import annotations
@@ -50,8 +52,34 @@ def kmeans_baseline(seed: int = 0) -> dict:
     return {"kmeans_matching": acc, "n": int(len(y)), "seed": seed}
 
 
-def measure(steps: int, per_class: int, extra: list[str]) -> dict:
-    overrides = [f"train.steps={steps}", "train.checkpoint_every=0", "train.sample_every=0",
+def matching(G: torch.nn.Module, prior, extractor, per_class: int) -> tuple[float, list[int]]:
+    """Hungarian code -> digit matching of G on ``per_class`` images per code (eval seed EVAL_SEED)."""
+    k = prior.num_classes
+    asked = torch.arange(k).repeat_interleave(per_class)
+    pred = extractor.classify(generate(G, prior.sample(k * per_class, seed=EVAL_SEED, y=asked)))
+    acc, mapping = code_class_matching(asked.numpy(), pred.numpy(), k)
+    return acc, mapping.tolist()
+
+
+def curve(run_dir: Path, model, per_class: int, extractor) -> list[dict]:
+    """The matching of G_ema at every checkpoint the run kept (``--every``): the learning curve of one run."""
+    import copy
+
+    from gankit.engine.checkpoint import list_checkpoints, load_checkpoint
+
+    G = copy.deepcopy(model.G).eval()
+    out = []
+    for path in list_checkpoints(run_dir / "checkpoints"):
+        ckpt = load_checkpoint(path)
+        G.load_state_dict(ckpt.prefixed("G_ema"))
+        acc, _ = matching(G, model.prior, extractor, per_class)
+        out.append({"step": int(ckpt.meta["step"]), "matching_G_ema": acc})
+    return out
+
+
+def measure(steps: int, per_class: int, extra: list[str], every: int = 0) -> dict:
+    overrides = [f"train.steps={steps}", f"train.checkpoint_every={every}", f"train.keep_checkpoints={max(1, steps // max(every, 1))}",
+                 "train.sample_every=0",
                  "train.log_every=100", "train.tensorboard=false", "train.report=false", "eval.at_end=false", *extra]
     cfg = load_config(preset="mnist5k-infogan", overrides=overrides)
     run_dir = ROOT / ("-".join([str(steps), *("".join(c if c.isalnum() else "-" for c in o) for o in extra)]))
@@ -62,18 +90,14 @@ def measure(steps: int, per_class: int, extra: list[str]) -> dict:
     t0 = time.perf_counter()
     result = gankit.train(cfg, run_dir=run_dir, progress=False)
     train_s = time.perf_counter() - t0
-    prior, extractor = result.model.prior, load_extractor("digit-mnist5k")
-    k = prior.num_classes
-    asked = torch.arange(k).repeat_interleave(per_class)
-    rows = prior.sample(k * per_class, seed=EVAL_SEED, y=asked)
+    extractor = load_extractor("digit-mnist5k")
     out = {"steps": steps, "overrides": extra, "train_seconds": round(train_s, 1), "per_class": per_class,
            "eval_seed": EVAL_SEED, "seed": cfg.seed}
     for name, G in (("G_ema", result.G_ema), ("G", result.model.G)):
-        if G is None:
-            continue
-        pred = extractor.classify(generate(G, rows))
-        acc, mapping = code_class_matching(asked.numpy(), pred.numpy(), k)
-        out[f"matching_{name}"], out[f"mapping_{name}"] = acc, mapping.tolist()
+        if G is not None:
+            out[f"matching_{name}"], out[f"mapping_{name}"] = matching(G, result.model.prior, extractor, per_class)
+    if every:
+        out["curve"] = curve(run_dir, result.model, per_class, extractor)
     return out
 
 
@@ -83,6 +107,8 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=200)
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--kmeans-only", action="store_true")
+    ap.add_argument("--every", type=int, default=0, help="keep a checkpoint every N steps and add the matching "
+                                                          "of each (the run's learning curve)")
     args = ap.parse_args()
     STORE.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(STORE.read_text()) if STORE.exists() else {}
@@ -90,7 +116,7 @@ def main() -> None:
         r = kmeans_baseline()
         results["kmeans"] = r
     else:
-        r = measure(args.steps, args.per_class, args.sets)
+        r = measure(args.steps, args.per_class, args.sets, args.every)
         results[" ".join([f"infogan@{args.steps}", *args.sets])] = r
     STORE.write_text(json.dumps(results, indent=1))
     print(json.dumps(r), flush=True)

@@ -44,6 +44,8 @@ RECIPES: dict[str, list[str]] = {
     "lr5e-4-beta0": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.betas=[0.0,0.99]"],
     "lr5e-4-batch32": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.batch_size=32", "train.steps=8000"],
     "lr5e-4-bf16": ["train.lr_d=5e-4", "train.lr_g=5e-4", "train.precision=bf16", "train.steps=6400"],
+    "lr5e-4-pack2": ["train.lr_d=5e-4", "train.lr_g=5e-4", "reg.pack=2"],
+    "lr5e-4-mbd": ["train.lr_d=5e-4", "train.lr_g=5e-4", "reg.minibatch_discrimination=50"],
     "da-tc": ["reg.diffaugment=[translation,cutout]"],
     "lr5e-4-da-t": ["train.lr_d=5e-4", "train.lr_g=5e-4", "reg.diffaugment=[translation]"],
     "lr5e-4-da-tc": ["train.lr_d=5e-4", "train.lr_g=5e-4", "reg.diffaugment=[translation,cutout]"],
