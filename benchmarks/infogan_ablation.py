@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,11 +31,10 @@ from gankit.data import build_dataset
 from gankit.metrics.extractor import load_extractor
 from gankit.models.infogan import code_class_matching
 from gankit.plugins import load_config
-from gankit.sampling import generate
+from checkpoint_curve import EVAL_SEED, class_fidelity, curve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "runs" / "bench-infogan-ablation"
 STORE = Path(__file__).resolve().parent / "results" / "infogan_ablation.json"
-EVAL_SEED = 2024
 
 
 def kmeans_baseline(seed: int = 0) -> dict:
@@ -50,31 +48,6 @@ def kmeans_baseline(seed: int = 0) -> dict:
     km = KMeans(10, n_init=10, random_state=seed).fit(x)
     acc, _ = code_class_matching(km.labels_, y, 10)
     return {"kmeans_matching": acc, "n": int(len(y)), "seed": seed}
-
-
-def matching(G: torch.nn.Module, prior, extractor, per_class: int) -> tuple[float, list[int]]:
-    """Hungarian code -> digit matching of G on ``per_class`` images per code (eval seed EVAL_SEED)."""
-    k = prior.num_classes
-    asked = torch.arange(k).repeat_interleave(per_class)
-    pred = extractor.classify(generate(G, prior.sample(k * per_class, seed=EVAL_SEED, y=asked)))
-    acc, mapping = code_class_matching(asked.numpy(), pred.numpy(), k)
-    return acc, mapping.tolist()
-
-
-def curve(run_dir: Path, model, per_class: int, extractor) -> list[dict]:
-    """The matching of G_ema at every checkpoint the run kept (``--every``): the learning curve of one run."""
-    import copy
-
-    from gankit.engine.checkpoint import list_checkpoints, load_checkpoint
-
-    G = copy.deepcopy(model.G).eval()
-    out = []
-    for path in list_checkpoints(run_dir / "checkpoints"):
-        ckpt = load_checkpoint(path)
-        G.load_state_dict(ckpt.prefixed("G_ema"))
-        acc, _ = matching(G, model.prior, extractor, per_class)
-        out.append({"step": int(ckpt.meta["step"]), "matching_G_ema": acc})
-    return out
 
 
 def measure(steps: int, per_class: int, extra: list[str], every: int = 0) -> dict:
@@ -95,9 +68,11 @@ def measure(steps: int, per_class: int, extra: list[str], every: int = 0) -> dic
            "eval_seed": EVAL_SEED, "seed": cfg.seed}
     for name, G in (("G_ema", result.G_ema), ("G", result.model.G)):
         if G is not None:
-            out[f"matching_{name}"], out[f"mapping_{name}"] = matching(G, result.model.prior, extractor, per_class)
+            out[f"matching_{name}"], out[f"mapping_{name}"] = class_fidelity(G, result.model.prior, extractor,
+                                                                             per_class, matched=True)
     if every:
-        out["curve"] = curve(run_dir, result.model, per_class, extractor)
+        out["curve"] = [{"step": r["step"], "matching_G_ema": r["class_fidelity"]}
+                        for r in curve(run_dir, result.model, per_class)]
     return out
 
 
