@@ -79,6 +79,46 @@ def measure(recipe: str, seed: int, steps: int | None, root: Path) -> dict:
 
 
 
+def class_balance(run_dir: Path, split: str = "val", n_gen: int = 20_000, repeats: int = 5) -> dict:
+    """How much of a run's FID gap is G's class proportions: G_ema's class shares (bundled digit classifier
+    on ``n_gen`` samples), and FID at N = len(split) of random G samples vs G samples resampled to the
+    split's class counts (each class drawn from the samples the classifier puts in it), ``repeats`` draws
+    each, beside real-vs-real (that many random training images vs the split)."""
+    import numpy as np
+    import torch
+
+    from gankit.api import load_run, pick_generator
+    from gankit.data import build_dataset
+    from gankit.metrics.extractor import load_extractor
+    from gankit.metrics.fid import frechet_distance
+    from gankit.sampling import generate
+
+    cfg, model, ckpt = load_run(run_dir)
+    G = pick_generator(model, ckpt, ema=True)
+    extractor, data = load_extractor("digit-mnist5k"), build_dataset(cfg.data)
+    ref, train = data.split(split), data.split("train")
+    g = torch.Generator().manual_seed(0)
+    x = generate(G, model.prior.sample(n_gen, seed=1))
+    feats, labels = extractor(x), extractor.classify(x)
+    f_ref = extractor(ref.float_x())
+    n, counts = len(ref.y), torch.bincount(ref.y.long(), minlength=10)
+
+    def fid(f: torch.Tensor) -> float:
+        a, b = f.double().numpy(), f_ref.double().numpy()
+        return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+    def balanced() -> torch.Tensor:
+        return torch.cat([torch.nonzero(labels == c)[:, 0][torch.randperm(int((labels == c).sum()), generator=g)[:int(k)]]
+                          for c, k in enumerate(counts)])
+
+    plain = [fid(feats[torch.randperm(len(feats), generator=g)[:n]]) for _ in range(repeats)]
+    rebalanced = [fid(feats[balanced()]) for _ in range(repeats)]
+    rvr = fid(extractor(train.float_x()[torch.randperm(len(train.y), generator=g)[:n]]))
+    return {"split": split, "n": n, "class_shares": (torch.bincount(labels, minlength=10) / len(labels)).tolist(),
+            "fid": float(np.mean(plain)), "fid_rebalanced": float(np.mean(rebalanced)),
+            "fid_std": float(np.std(plain)), "fid_rebalanced_std": float(np.std(rebalanced)), "real_vs_real": rvr}
+
+
 def render(res: dict) -> str:
     runs = list(res.get("runs", {}).values())
     lines = ["## The main job: recipes at the default's budget (issue 18)", "",
@@ -117,7 +157,12 @@ def main() -> None:
     ap.add_argument("--merge", default="", metavar="A.json,B.json",
                     help="only merge the runs of these caches (sweeps run side by side) into --cache")
     ap.add_argument("--note", action="append", default=[], help="a paragraph under the table (repeatable)")
+    ap.add_argument("--class-balance", metavar="RUN_DIR", help="only print how much of RUN_DIR's FID gap is "
+                                                                 "G's class proportions (see class_balance)")
     args = ap.parse_args()
+    if args.class_balance:
+        print(json.dumps(class_balance(Path(args.class_balance))))
+        return
     cache = Path(args.cache)
     res = load_results(cache)
     if args.note:
