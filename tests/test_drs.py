@@ -231,3 +231,16 @@ def test_drs_can_be_switched_on_when_resuming(tiny_vector_config, tmp_path):
     result = train(resume=run, overrides=["train.steps=30", "eval.at_end=true", "eval.n=100", "eval.drs.enabled=true",
                                           "eval.drs.calibration_steps=5", "eval.drs.burn_in=200"], progress=False)
     assert result.step == 30 and (run / "quality_drs.json").exists()
+
+
+def test_calibrated_score_scores_the_images_themselves_under_diffaugment():
+    """DRS needs log p_data/p_g of x, so a D trained on DiffAugment's T(x) is calibrated and scored without T."""
+    from gankit.nets.dcgan import DCGANDiscriminator
+    from gankit.regularizers.diffaugment import Augmented
+
+    torch.manual_seed(0)
+    inner = DCGANDiscriminator(1, 8, 8)
+    score = CalibratedScore(Augmented(inner, ["translation", "cutout"])).train()
+    x = torch.randn(6, 1, 8, 8)
+    assert not any(isinstance(m, Augmented) for m in score.modules())
+    torch.testing.assert_close(score(x), inner(x).reshape(6), rtol=0, atol=0)  # scale 1, bias 0 at the start
