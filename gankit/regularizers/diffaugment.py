@@ -26,6 +26,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gankit.regularizers.wrapped import WrappedD
+
 POLICIES = ("color", "translation", "cutout")
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
@@ -82,7 +84,7 @@ def diff_augment(x: torch.Tensor, policy: list[str] | tuple[str, ...]) -> torch.
     return x
 
 
-class Augmented(nn.Module):
+class Augmented(WrappedD):
     """D(T(x)) in training mode, D(x) in eval mode; ``features`` and ``head`` are the wrapped D's.
 
     Example::
@@ -92,31 +94,14 @@ class Augmented(nn.Module):
     """
 
     def __init__(self, inner: nn.Module, policy: list[str] | tuple[str, ...]) -> None:
-        super().__init__()
         unknown = [p for p in policy if p not in POLICIES]
         if unknown or not policy:
             raise ValueError(f"diffaugment policy must be a non-empty subset of {POLICIES}, got {list(policy)}")
-        self.inner, self.policy = inner, tuple(policy)
+        super().__init__(inner)
+        self.policy = tuple(policy)
 
-    @property
-    def head(self) -> nn.Module:
-        """The wrapped D's head (read-only here: change the head on ``inner``, before wrapping)."""
-        return self.inner.head
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "head":
-            raise AttributeError("Augmented.head is read-only: change the head of the wrapped D before wrapping")
-        super().__setattr__(name, value)
-
-    def _t(self, x: torch.Tensor) -> torch.Tensor:
+    def input(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.policy) if self.training else x
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner.features(self._t(x))
-
-    def forward(self, x: torch.Tensor, **outputs: bool):
-        """The wrapped D on T(x); keyword switches (``with_features``) pass through to it."""
-        return self.inner(self._t(x), **outputs)
 
 
 def unwrap(D: nn.Module) -> nn.Module:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from gankit.data.base import DataInfo
+from gankit.regularizers.wrapped import WrappedD
 
 
 def pack(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -32,7 +33,7 @@ def packed_info(info: DataInfo, k: int) -> DataInfo:
     return dataclasses.replace(info, shape=(k * info.shape[0], *info.shape[1:]))
 
 
-class Packed(nn.Module):
+class Packed(WrappedD):
     """Wraps a D built for ``packed_info(info, k)`` so that it takes unpacked batches (N, *shape).
 
     ``forward``, ``features`` and ``head`` behave like the wrapped D's, on N / k packs.
@@ -44,25 +45,10 @@ class Packed(nn.Module):
     """
 
     def __init__(self, inner: nn.Module, k: int) -> None:
-        super().__init__()
         if k < 1:
             raise ValueError(f"pack must be at least 1, got {k}")
-        self.inner, self.k = inner, k
+        super().__init__(inner)
+        self.k = k
 
-    @property
-    def head(self) -> nn.Module:
-        """The wrapped D's head (read-only here: change the head on ``inner``, before wrapping)."""
-        return self.inner.head
-
-    def __setattr__(self, name: str, value: object) -> None:
-        # nn.Module.__setattr__ would register a new head beside the property and silently ignore it.
-        if name == "head":
-            raise AttributeError("Packed.head is read-only: change the head of the wrapped D before wrapping")
-        super().__setattr__(name, value)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner.features(pack(x, self.k))
-
-    def forward(self, x: torch.Tensor, **outputs: bool):
-        """The wrapped D on the packs; keyword switches (``with_features``) pass through to it."""
-        return self.inner(pack(x, self.k), **outputs)
+    def input(self, x: torch.Tensor) -> torch.Tensor:
+        return pack(x, self.k)
