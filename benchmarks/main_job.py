@@ -90,7 +90,7 @@ def class_balance(run_dir: Path, split: str = "val", n_gen: int = 20_000, repeat
     from gankit.api import load_run, pick_generator
     from gankit.data import build_dataset
     from gankit.metrics.extractor import load_extractor
-    from gankit.metrics.fid import frechet_distance
+    from gankit.metrics.fid import FID
     from gankit.sampling import generate
 
     cfg, model, ckpt = load_run(run_dir)
@@ -103,9 +103,13 @@ def class_balance(run_dir: Path, split: str = "val", n_gen: int = 20_000, repeat
     f_ref = extractor(ref.float_x())
     n, counts = len(ref.y), torch.bincount(ref.y.long(), minlength=10)
 
-    def fid(f: torch.Tensor) -> float:
-        a, b = f.double().numpy(), f_ref.double().numpy()
-        return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    metric = FID()
+    metric.update(f_ref, real=True)
+
+    def fid(f: torch.Tensor) -> float:  # the project's FID against the split's statistics, kept between calls
+        metric.reset(keep_real=True)
+        metric.update(f, real=False)
+        return float(metric.compute())
 
     def balanced() -> torch.Tensor:
         return torch.cat([torch.nonzero(labels == c)[:, 0][torch.randperm(int((labels == c).sum()), generator=g)[:int(k)]]
