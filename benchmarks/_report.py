@@ -106,12 +106,14 @@ def child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def spread(xs: list[float], detail: str = "range") -> str:
-    """One value as is; several as mean ± sample std, then (min, max) or, with ``detail="values"``, each one."""
+def spread(xs: list[float], detail: str = "range", digits: int = 2) -> str:
+    """One value as is; several as mean ± sample std, then (min, max) or, with ``detail="values"``, each one;
+    ``digits`` after the decimal point."""
     import statistics
 
+    f = f".{digits}f"
     if len(xs) == 1:
-        return f"{xs[0]:.2f}"
-    tail = (f"min {min(xs):.2f}, max {max(xs):.2f}" if detail == "range"
-            else ", ".join(f"{x:.2f}" for x in xs))
-    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f} ({tail})"
+        return format(xs[0], f)
+    tail = (f"min {min(xs):{f}}, max {max(xs):{f}}" if detail == "range"
+            else ", ".join(format(x, f) for x in xs))
+    return f"{statistics.mean(xs):{f}} ± {statistics.stdev(xs):{f}} ({tail})"

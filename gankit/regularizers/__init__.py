@@ -68,9 +68,15 @@ def check_config(cfg: Any) -> None:  # cfg: gankit.config.Config
     if not keys:
         return
     model = MODELS.get(cfg.model.name)
-    if not getattr(model, "applies_reg", False):
+    applies = getattr(model, "applies_reg", False)  # True: every switch; a set of keys: those only
+    if not applies:
         raise ConfigError(f"{keys[0]}: model {cfg.model.name!r} does not apply the reg.* switches "
                           f"(model=gan does); switch it off or use model=gan")
+    if applies is not True:
+        missing = [key for key in keys if key not in applies]
+        if missing:
+            raise ConfigError(f"{missing[0]}: model {cfg.model.name!r} applies only {', '.join(sorted(applies))}; "
+                              f"switch {missing[0]} off or use model=gan")
     objective = OBJECTIVES.get(cfg.objective.name)
     for key in keys:
         reason = _incompatibility(getattr(objective, "incompatible", {}), key)

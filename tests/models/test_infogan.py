@@ -12,6 +12,7 @@ from gankit.engine.trainer import _freeze, _unfreeze
 from gankit.errors import ConfigError
 from gankit.models import build_model
 from gankit.models.infogan import (
+    InfoGAN,
     InfoGANPrior,
     code_class_matching,
     mutual_information_bound,
@@ -165,3 +166,62 @@ def test_mnist5k_preset_uses_the_papers_learning_rates():
     cfg = load_config(preset="mnist5k-infogan")
     assert (cfg.train.lr_d, cfg.train.lr_g) == (2e-4, 1e-3)
     assert cfg.model.params == {"categorical": 10, "continuous": 2, "info_weight": 1.0} and cfg.net.z_dim == 62
+
+
+def test_diffaugment_reaches_q_through_d_features():
+    """reg.diffaugment wraps D: in training mode Q's input is D's features of T(G(z)) (so Q must read the
+    code off transformed images), in eval mode the plain D's; the wrapped D keeps its features' size."""
+    from gankit.regularizers.diffaugment import Augmented
+
+    model = build_model(tiny("model=infogan", "reg.diffaugment=[translation,cutout]"), DIGITS, "cpu")
+    assert isinstance(model.D, Augmented)
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    torch.manual_seed(3)
+    _, f_wrapped = model.D(x, with_features=True)
+    torch.manual_seed(3)
+    _, f_by_hand = model.D.inner(model.D.input(x), with_features=True)
+    _, f_plain = model.D.inner(x, with_features=True)
+    assert torch.equal(f_wrapped, f_by_hand) and not torch.allclose(f_wrapped, f_plain)
+    model.D.eval()
+    assert torch.equal(model.D(x, with_features=True)[1], model.D.inner(x, with_features=True)[1])
+    model.D.train()
+    torch.manual_seed(0)
+    d = model.d_step(Batch(x=x))  # D's information term is computed on the transformed fakes
+    torch.manual_seed(0)
+    rows = model.prior.sample(8)
+    with torch.no_grad():
+        fake = model.G(rows)
+        model.D(x)  # the real batch's draw comes first, as in d_step
+        _, features = model.D(fake, with_features=True)
+        _, cat, cont = model.prior.split(rows)
+        logits, mean = model.Q(features)
+        expected = sum(mutual_information_bound(logits, cat, mean, cont)).item()
+    assert (d.stats["d_adv_loss"] - d.loss).item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_d_penalties_join_d_loss():
+    """reg.r1 adds gamma/2 E||grad D(x)||^2 on the real batch to D's loss, logged as reg_r1."""
+    from gankit.regularizers.grad_norm import r1_penalty
+
+    model = build_model(tiny("model=infogan", "reg.r1=2.0"), DIGITS, "cpu")
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    torch.manual_seed(0)
+    d = model.d_step(Batch(x=x))
+    torch.manual_seed(0)
+    plain = InfoGAN(model.G, model.D, model.Q, model.objective, model.prior).d_step(Batch(x=x))
+    r1 = r1_penalty(model.D, x, 2.0)
+    assert d.stats["reg_r1"].item() == pytest.approx(r1.item(), rel=1e-6)
+    assert d.loss.item() == pytest.approx(plain.loss.item() + r1.item(), rel=1e-5)
+
+
+def test_reg_switches_infogan_cannot_apply_are_refused_by_name():
+    from gankit.plugins import load_config
+
+    for key, value in [("reg.pack", "2"), ("reg.minibatch_discrimination", "8"), ("reg.feature_matching", "1")]:
+        with pytest.raises(ConfigError, match=rf"^{key}: model 'infogan' applies only reg.diffaugment, "):
+            load_config(preset="mnist5k-infogan", overrides=[f"{key}={value}"])
+    load_config(preset="mnist5k-infogan", overrides=["reg.diffaugment=[translation]", "reg.spectral_norm=true"])
+
+
+def test_infogan_with_diffaugment_resumes_bitwise(tmp_path):
+    check_resume(tiny("model=infogan", "reg.diffaugment=[color,translation,cutout]", "train.steps=8"), tmp_path)
