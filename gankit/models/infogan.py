@@ -50,6 +50,9 @@ about 40 minutes on one CPU thread) the paper's nets reach 94.4 / 69.5 / 79.5 % 
 81.1 %; learning curves from the checkpoints: seed 0 64.6 % at 1,500 steps, 87.5 % at 3,000; seeds 1 and 2
 settle at 70-80 % by step 1,500 and keep that partition while the MI term stays saturated). The 90 %
 target (mean of 3 seeds) is met by one seed: the code is seed-sensitive, as the literature reports.
+Not D memorising the 4,000 digits: with DiffAugment (``reg.diffaugment=[translation]``) D's accuracy
+stays near 0.7 instead of 0.97-0.99, and seed 1 ends at 75.6 % instead of 69.5 % (its code forms later,
+42.8 % at 1,500 steps against 70.1 %).
 """
 
 from __future__ import annotations
