@@ -98,6 +98,15 @@ def sweep(path: Path | str, results: dict, section: str, render, jobs, measure, 
     return results
 
 
+def named_jobs(names: str, known: dict, seeds: str, tag: object, what: str = "recipe") -> list[tuple[str, int, str]]:
+    """The (name, seed, key) jobs of :func:`sweep` for comma-separated ``names`` (each a key of ``known``)
+    and ``seeds``; the stored key is "name/seed/tag". An unknown name stops the script with one line."""
+    unknown = [n for n in names.split(",") if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown {what}(s) {unknown}; choose from {', '.join(known)}")
+    return [(n, seed, f"{n}/{seed}/{tag}") for n in names.split(",") for seed in (int(s) for s in seeds.split(","))]
+
+
 def child_cpu() -> float:
     """User + system CPU seconds of this process's finished child processes (measure a run as a difference)."""
     import resource

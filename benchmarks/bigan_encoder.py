@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_results, merge_runs, save_results, spread, sweep  # noqa: E402
+from _report import load_results, merge_runs, named_jobs, save_results, spread, sweep  # noqa: E402
 
 from gankit.data import build_dataset
 from gankit.engine.trainer import train
@@ -105,11 +105,7 @@ def main() -> None:
     if args.merge:
         save_results(cache, merge_runs(res, args.merge), "bigan_encoder", render)
         return
-    unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
-    if unknown:
-        raise SystemExit(f"unknown recipe(s) {unknown}; choose from {', '.join(RECIPES)}")
-    jobs = [(recipe, seed, f"{recipe}/{seed}/{args.steps}") for recipe in args.recipes.split(",")
-            for seed in (int(s) for s in args.seeds.split(","))]
+    jobs = named_jobs(args.recipes, RECIPES, args.seeds, args.steps)
     sweep(cache, res, "bigan_encoder", render, jobs, lambda recipe, seed, tmp: measure(recipe, seed, args.steps, tmp),
           lambda recipe, seed, r: f"{recipe} seed {seed} @{r['steps']}: probe {100 * r['acc_features']:.2f} % "
                                   f"(pixels {100 * r['acc_pixels']:.2f} %), recon {r['recon_mse']:.4f} "

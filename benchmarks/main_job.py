@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import child_cpu, load_results, merge_runs, save_results, spread, sweep  # noqa: E402
+from _report import child_cpu, load_results, merge_runs, named_jobs, save_results, spread, sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RECIPES: dict[str, list[str]] = {
@@ -175,11 +175,7 @@ def main() -> None:
         merge_runs(res, args.merge)
         save_results(cache, res, "main_job", render)
         return
-    unknown = [r for r in args.recipes.split(",") if r not in RECIPES]
-    if unknown:
-        raise SystemExit(f"unknown recipe(s) {unknown}; choose from {', '.join(RECIPES)}")
-    jobs = [(recipe, seed, f"{recipe}/{seed}/{args.steps or ''}") for recipe in args.recipes.split(",")
-            for seed in (int(s) for s in args.seeds.split(","))]
+    jobs = named_jobs(args.recipes, RECIPES, args.seeds, args.steps or "")
     sweep(cache, res, "main_job", render, jobs, lambda recipe, seed, tmp: measure(recipe, seed, args.steps, tmp),
           lambda recipe, seed, r: f"{recipe} seed {seed}: val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, "
                                   f"test FID {r['test_fid']:.2f} ({r['test_fid_rvr']:.2f}), {r['cpu_s']:.0f} CPU s")

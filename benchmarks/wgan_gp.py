@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import child_cpu, load_results, save_results, spread, sweep  # noqa: E402
+from _report import child_cpu, load_results, named_jobs, save_results, spread, sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRESET = "mnist5k-wgan-gp"
@@ -149,11 +149,7 @@ def main() -> None:
     if args.render:
         save_results(cache, res, "wgan_gp", render)
         return
-    unknown = [c for c in args.candidates.split(",") if c not in CANDIDATES]
-    if unknown:
-        raise SystemExit(f"unknown candidate(s) {unknown}; choose from {', '.join(CANDIDATES)}")
-    jobs = [(name, seed, f"{name}/{seed}/{args.budget:g}") for name in args.candidates.split(",")
-            for seed in (int(s) for s in args.seeds.split(","))]
+    jobs = named_jobs(args.candidates, CANDIDATES, args.seeds, f"{args.budget:g}", what="candidate")
     sweep(cache, res, "wgan_gp", render, jobs, lambda name, seed, tmp: measure(name, seed, args.budget, tmp),
           lambda name, seed, r: f"{name} seed {seed}: {r['steps']} G steps in {r['train_cpu_s']:.0f} CPU s, "
                                 f"val gap {r['val_fid'] - r['val_fid_rvr']:.2f}, test FID {r['test_fid']:.2f} "
