@@ -83,12 +83,16 @@ def analyse(records: list[dict[str, Any]], classifiers: list[str]) -> dict[str, 
             for b in budgets for v in variants if v != "none"]
     n_seeds = max((len(x) for x in acc.values()), default=0)
     counts = defaultdict(int)
+    by_cell: dict[str, dict[int, dict[str, int]]] = {}
     for e in comparisons:
         counts[e["verdict"]] += 1
+        cell = by_cell.setdefault(e["variant"], {}).setdefault(e["budget"], {"helps": 0, "hurts": 0, "of": 0})
+        cell["of"] += 1
+        cell[e["verdict"]] = cell.get(e["verdict"], 0) + 1
     return {"budgets": budgets, "variants": variants, "classifiers": classifiers, "seeds": n_seeds,
             "comparisons_n": len(comparisons), "alpha": ALPHA, "holm_family": "all comparisons of the study",
             "min_p": min_p_value(n_seeds), "min_p_holm": min(1.0, min_p_value(n_seeds) * len(comparisons)),
-            "verdicts": dict(counts), "accuracy": accuracy, "comparisons": comparisons, "information": info,
+            "verdicts": dict(counts), "verdicts_by_variant": by_cell, "accuracy": accuracy, "comparisons": comparisons, "information": info,
             "job_seconds_mean": {v: float(np.mean(t)) for v, t in secs.items()},
             "job_seconds_total": float(sum(sum(t) for t in secs.values())),
             "job_cpu_seconds_mean": {v: float(np.mean(t)) for v, t in cpu.items()},
@@ -101,6 +105,23 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 def _pp(x: float) -> str:
     return f"{100 * x:+.1f}"
+
+
+def verdict_table(a: dict[str, Any]) -> list[str]:
+    """Markdown lines: per augmenter and budget, how many classifiers it helps / hurts after Holm (the answer at a
+    glance; the tables below give the differences)."""
+    by = a.get("verdicts_by_variant", {})
+    lines = ["## Verdicts per augmenter and budget", "",
+             "Classifiers the augmenter helps (`+`) / hurts (`-`) significantly after Holm, of those compared; "
+             "blank: not run at that budget.", "",
+             "| augmenter | " + " | ".join(f"n = {b}" for b in a["budgets"]) + " |", "|---|" + "---|" * len(a["budgets"])]
+    for v in a["variants"]:
+        if v == "none":
+            continue
+        cells = [by.get(v, {}).get(b) for b in a["budgets"]]
+        lines.append(f"| {v} | " + " | ".join("" if c is None else f"{c['helps']}+ / {c['hurts']}- of {c['of']}"
+                                               for c in cells) + " |")
+    return lines + [""]
 
 
 def markdown(study: Any, a: dict[str, Any], fingerprint: dict[str, Any]) -> str:
@@ -119,6 +140,7 @@ def markdown(study: Any, a: dict[str, Any], fingerprint: dict[str, Any]) -> str:
         lines += [f"Situation B is not run at n = {a['budgets_without_pool']} per class: every training image is "
                   "labelled there, so B's pool is empty and each B job would repeat its A job ('real' would "
                   "repeat 'none').", ""]
+    lines += verdict_table(a)
     for b in a["budgets"]:
         lines += [f"## n = {b} per class: mean test-accuracy difference to 'none' (percentage points)", "",
                   "`+` helps / `-` hurts after Holm; `.` p < 0.05 before correction only.", "",
@@ -325,4 +347,4 @@ def build_report(study: Any, records: list[dict[str, Any]]) -> StudyReport:
                                 f"features {fingerprint.get('extractor', '-')}")
 
 
-__all__ = ["analyse", "build_report", "markdown"]
+__all__ = ["analyse", "build_report", "markdown", "verdict_table"]

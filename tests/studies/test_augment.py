@@ -158,3 +158,34 @@ def test_situation_b_is_left_out_where_every_training_image_is_labelled():
     assert at[400] == {v for v in at[100] if v[1] == "A"} and ("real", "B") in at[100]
     assert aug.AugmentStudy(data="mnist5k", budgets=[400], seeds=2, situations=["A"]).jobs() == \
         [j for j in jobs if j.params["budget"] == 400]
+
+
+def test_verdict_table_counts_the_holm_verdicts_per_augmenter_and_budget():
+    """Hand-made records with known outcomes: 'smote' moves classifier a up and b down on every one of 12 seeds
+    (exact p = 2 / 2^12, Holm over 6 comparisons still below 0.05); 'mixup' alternates +-, never significant;
+    'pca' (situation A) exists at n = 5 only, so its n = 10 cell is blank."""
+    from gankit.studies.augment_report import analyse, verdict_table
+
+    def rec(budget, seed, augmenter, situation, a, b):
+        return {"params": {"budget": budget, "seed": seed, "augmenter": augmenter, "situation": situation},
+                "result": {"classifiers": {"a": {"test_acc": a}, "b": {"test_acc": b}}}}
+
+    records = []
+    for budget in (5, 10):
+        for s in range(12):
+            base = 0.5 + 0.01 * s
+            records += [rec(budget, s, "none", "A", base, base),
+                        rec(budget, s, "smote", "A", base + 0.1 + 0.001 * s, base - 0.05 - 0.001 * s),
+                        rec(budget, s, "mixup", "A", base + (-1) ** s * 0.02, base)]
+            if budget == 5:
+                records.append(rec(budget, s, "pca", "A", base - 0.2, base))
+    a = analyse(records, ["a", "b"])
+    assert a["comparisons_n"] == 2 * 2 * 2 + 2  # smote, mixup at both budgets, pca at n = 5; two classifiers
+    by = a["verdicts_by_variant"]
+    assert (by["smote"][5]["helps"], by["smote"][5]["hurts"], by["smote"][10]["of"]) == (1, 1, 2)
+    assert (by["mixup"][10]["helps"], by["mixup"][10]["hurts"]) == (0, 0)
+    assert (by["pca-A"][5]["hurts"], by["pca-A"][5]["helps"]) == (1, 0) and 10 not in by["pca-A"]
+    lines = verdict_table(a)
+    assert "| smote | 1+ / 1- of 2 | 1+ / 1- of 2 |" in lines
+    assert "| mixup | 0+ / 0- of 2 | 0+ / 0- of 2 |" in lines
+    assert "| pca-A | 0+ / 1- of 2 |  |" in lines
