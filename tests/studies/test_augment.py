@@ -3,7 +3,6 @@ a tiny end-to-end study that resumes and whose HTML report loads in a browser.""
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 
