@@ -86,12 +86,13 @@ def _cnn(x: torch.Tensor, y: torch.Tensor, evals: Sequence[torch.Tensor], seed: 
 
 
 def fit_predict(name: str, x: torch.Tensor, y: torch.Tensor, evals: Sequence[torch.Tensor], seed: int,
-                num_classes: int = 10) -> list[np.ndarray]:
-    """Train classifier ``name`` on images ``x`` (N, C, H, W) in [-1, 1] with labels ``y``; predict ``evals``."""
+                num_classes: int = 10, cnn_steps: int = 200) -> list[np.ndarray]:
+    """Train classifier ``name`` on images ``x`` (N, C, H, W) in [-1, 1] with labels ``y``; predict ``evals``.
+    ``cnn_steps``: the CNN's number of Adam steps (the study keeps 200; benchmarks/augment_cnn_steps.py varies it)."""
     if name not in STRENGTH:
         raise StudyError(f"unknown classifier {name!r}; choose from: {', '.join(STRENGTH)}")
     if name == "cnn":
-        return _cnn(x.float(), y.long(), evals, seed, num_classes)
+        return _cnn(x.float(), y.long(), evals, seed, num_classes, steps=cnn_steps)
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
