@@ -88,7 +88,8 @@ def analyse(records: list[dict[str, Any]], classifiers: list[str]) -> dict[str, 
         counts[e["verdict"]] += 1
         cell = by_cell.setdefault(e["variant"], {}).setdefault(e["budget"], {"helps": 0, "hurts": 0, "of": 0})
         cell["of"] += 1
-        cell[e["verdict"]] = cell.get(e["verdict"], 0) + 1
+        if e["verdict"] in cell:  # helps / hurts; the rest is "of" minus those
+            cell[e["verdict"]] += 1
     return {"budgets": budgets, "variants": variants, "classifiers": classifiers, "seeds": n_seeds,
             "comparisons_n": len(comparisons), "alpha": ALPHA, "holm_family": "all comparisons of the study",
             "min_p": min_p_value(n_seeds), "min_p_holm": min(1.0, min_p_value(n_seeds) * len(comparisons)),
